@@ -89,3 +89,15 @@ class Detector(Protocol):
     version: str
 
     def detect(self, item: ScanItem, context: SchoolContext) -> Sequence[Finding]: ...
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """A person's name found in text. ``person`` is set for a roster match, else ``None``
+    (a general name recogniser's guess, which carries a lower confidence)."""
+
+    start: int
+    end: int
+    confidence: float
+    person: RosterPerson | None = None
+    cue: str = ""  # why we think this is that person: "full name", "Year 3 + first name", ...
