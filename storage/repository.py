@@ -232,6 +232,18 @@ class Repository:
         self.session.flush()
         return self._stored_item(row)
 
+    def is_unchanged(self, item: Item) -> bool:
+        """True when the current revision already has this content (no capture needed)."""
+        digest = self.session.scalar(
+            select(ItemRow.content_hash).where(
+                ItemRow.platform == item.platform,
+                ItemRow.account_key == item.account_key,
+                ItemRow.external_id == item.external_id,
+                ItemRow.is_current.is_(True),
+            )
+        )
+        return digest == content_hash(item)
+
     def mark_gone(self, platform: str, account_key: str, external_ids: Iterable[str], now: datetime) -> list[int]:
         """Record items deleted on the platform; their open alerts become 'removed from platform'."""
         ids = list(external_ids)
@@ -358,10 +370,14 @@ class Repository:
         findings: Sequence[Finding],
         errors: Sequence[tuple[str, str]],
         now: datetime,
-    ) -> list[StoredFinding]:
-        row = self.session.get(ItemRow, item_id)
-        if row is None:
-            raise KeyError(f"no item {item_id}")
+    ) -> list[StoredFinding] | None:
+        """Record one scan of one revision; ``None`` if it had already been scanned (by another
+        worker or process), so nothing is ever scanned into the database twice."""
+        claimed = self.session.execute(
+            update(ItemRow).where(ItemRow.id == item_id, ItemRow.scanned_at.is_(None)).values(scanned_at=now)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return None
         stored: list[StoredFinding] = []
         for finding in findings:
             finding_row = FindingRow(
@@ -382,7 +398,6 @@ class Repository:
             stored.append(StoredFinding(finding_row.id, item_id, finding, now))
         for detector, error in errors:
             self.session.add(DetectorErrorRow(item_id=item_id, detector=detector, error=error, created_at=now))
-        row.scanned_at = now
         self.session.flush()
         return stored
 
