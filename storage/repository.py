@@ -337,6 +337,17 @@ class Repository:
             deleted_at=as_utc(row.deleted_at),
         )
 
+    def posts_without_findings(self) -> list[Item]:
+        """Current, scanned posts that raised no finding at all."""
+        flagged = select(FindingRow.item_id)
+        rows = self.session.scalars(
+            select(ItemRow)
+            .where(ItemRow.kind == ItemKind.POST.value, ItemRow.is_current.is_(True))
+            .where(ItemRow.scanned_at.is_not(None), ItemRow.id.not_in(flagged))
+            .order_by(ItemRow.id)
+        ).all()
+        return [self._stored_item(row).item for row in rows]
+
     def raw_sha256(self, item_id: int) -> str | None:
         return self.session.scalar(select(ItemRow.raw_sha256).where(ItemRow.id == item_id))
 
