@@ -36,10 +36,13 @@ class SecretSource:
         self.saved_dir = state_dir / "secrets" if state_dir else None
 
     def get(self, name: str) -> str | None:
-        for directory in (self.saved_dir, self.credentials_dir):
-            if directory is None:
-                continue
-            candidate = directory / name
+        candidates = []
+        if self.saved_dir is not None:
+            candidates.append(self.saved_dir / name)
+        if self.credentials_dir is not None:
+            # LoadCredential=hallmon:/etc/hallmon/credentials names each file hallmon_<NAME>.
+            candidates += [self.credentials_dir / name, self.credentials_dir / f"hallmon_{name}"]
+        for candidate in candidates:
             if candidate.is_file():
                 value = candidate.read_text(encoding="utf-8").strip()
                 if value:
