@@ -21,9 +21,10 @@ from monitor.clock import Clock, system_clock
 from monitor.config import Settings
 from monitor.domain import Account
 from monitor.email import EmailSettings
+from monitor.events import EventRecorder, NullRecorder
 from monitor.pipeline import MediaAnalyser, Pipeline
 from monitor.secrets import SecretSource
-from monitor.sender import AlertSender
+from monitor.sender import AlertSender, AttachmentBuilder, evidence_attachments
 from monitor.transports import OutboxDirTransport, SmtpSettings, SmtpTransport, Transport
 from storage.database import Database, open_database
 from storage.evidence import EvidenceStore
@@ -135,6 +136,21 @@ class App:
             known_media=media,
         )
 
+    def events(self) -> EventRecorder:
+        """The custody log, once the evidence module is installed (issue 6)."""
+        try:
+            from monitor.custody import CustodyRecorder
+        except ImportError:
+            return NullRecorder()
+        return CustodyRecorder(self.database, self.clock)
+
+    def attachment_builder(self) -> AttachmentBuilder:
+        try:
+            from monitor.evidence_bundle import alert_attachments
+        except ImportError:
+            return evidence_attachments
+        return alert_attachments
+
     def pipeline(self) -> Pipeline:
         capturer = MediaCapturer(
             self.evidence,
@@ -152,6 +168,7 @@ class App:
             message_domain=self.settings.school.domain,
             analyser=self.analyser,
             stop=self.stop,
+            events=self.events(),
         )
 
     # --- connectors ---
@@ -232,7 +249,9 @@ class App:
             ),
             self.clock,
             accounts={a.key: a for a in self.settings.accounts},
+            attachments=self.attachment_builder(),
             stop=self.stop,
+            events=self.events(),
         )
 
     def close(self) -> None:

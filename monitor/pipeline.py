@@ -20,6 +20,7 @@ from connectors.base import Connector, ConnectorError, QuotaExhausted, RateLimit
 from detectors.base import Detector, SchoolContext
 from monitor.capture import DownloadedMedia, MediaCapturer
 from monitor.clock import Clock
+from monitor.events import EventRecorder, NullRecorder
 from monitor.domain import (
     Account,
     Finding,
@@ -103,7 +104,9 @@ class Pipeline:
         message_domain: str = "hallmon.invalid",
         analyser: MediaAnalyser | None = None,
         stop: threading.Event | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
+        self.events: EventRecorder = events or NullRecorder()
         self.database = database
         self.evidence = evidence
         self.capturer = capturer
@@ -151,6 +154,7 @@ class Pipeline:
             for capture, blob in raw_blobs.values():
                 repo.record_blob(blob, capture.content_type, capture.uri, capture.captured_at, capture.status)
             new_items = 0
+            stored_items = []
             for index, item in enumerate(fresh):
                 captured_media = []
                 for downloaded in media[index]:
@@ -164,8 +168,10 @@ class Pipeline:
                         )
                     captured_media.append(CapturedMedia(downloaded.media, downloaded.blob, downloaded.error))
                 raw_sha = raw_blobs[id(item.raw)][1].sha256 if item.raw is not None else None
-                if repo.ingest(item, captured_at, raw_sha, captured_media) is not None:
+                stored = repo.ingest(item, captured_at, raw_sha, captured_media)
+                if stored is not None:
                     new_items += 1
+                    stored_items.append((stored, raw_sha))
             gone = repo.mark_gone(account.platform, account.key, result.gone_external_ids, captured_at)
             row = repo.account_row(account.key, account.platform, account.handle)
             row.cursor = result.cursor.value
@@ -178,6 +184,22 @@ class Pipeline:
             row.polls_ok += 1
             repo.add_usage(account.key, captured_at, result.usage)
             repo.log_poll(account.key, started, self.clock() - started, "ok", None, new_items, result.usage)
+        for stored, raw_sha in stored_items:
+            self.events.record(
+                "captured",
+                "item",
+                stored.id,
+                {
+                    "account": account.key,
+                    "external_id": stored.item.external_id,
+                    "revision": stored.revision,
+                    "raw_sha256": raw_sha,
+                    "media_sha256": [m.sha256 for m in stored.item.media if m.sha256],
+                    "captured_at": captured_at.isoformat(),
+                },
+            )
+        for item_id in gone:
+            self.events.record("removed", "item", item_id, {"account": account.key, "noticed_at": captured_at.isoformat()})
         if was_failing:
             log.info("account %s is working again", account.key)
         log.debug("polled %s: %d new or changed, %d gone", account.key, new_items, len(gone))
@@ -247,6 +269,18 @@ class Pipeline:
             alerts = Outbox(session, repo).enqueue(
                 saved, stored.item.account_key, self.alert_threshold, now, self.message_domain
             )
+        self.events.record(
+            "analysed",
+            "item",
+            stored.id,
+            {
+                "findings": [f.id for f in saved],
+                "detectors": [f"{getattr(d, 'name', '?')}@{getattr(d, 'version', '?')}" for d in self.detectors],
+                "errors": [name for name, _ in run.errors],
+            },
+        )
+        for alert_id in alerts:
+            self.events.record("alerted", "alert", alert_id, {"item_id": stored.id})
         return len(saved), len(run.errors), alerts
 
     def _scan_item(self, stored: StoredItem) -> ScanItem:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monitor.clock import Clock
 from monitor.domain import Account, Alert
+from monitor.events import EventRecorder, NullRecorder
 from monitor.email import Attachment, EmailSettings, compose_alert_email
 from monitor.transports import DeliveryFailed, Transport
 from storage.database import Database
@@ -120,7 +121,9 @@ class AlertSender:
         accounts: Mapping[str, Account] | None = None,
         attachments: AttachmentBuilder = evidence_attachments,
         stop: threading.Event | None = None,
+        events: EventRecorder | None = None,
     ) -> None:
+        self.events: EventRecorder = events or NullRecorder()
         self.database = database
         self.evidence = evidence
         self.transport = transport
@@ -185,6 +188,9 @@ class AlertSender:
             return False
         with self.database.sessions.begin() as session:
             Outbox(session, Repository(session, self.evidence)).mark_sent(alert_id, self.clock())
+        self.events.record(
+            "delivered", "alert", alert_id, {"message_id": alert.message_id, "transport": self.transport.describe()}
+        )
         if self._failing:
             log.info("alert delivery via %s is working again", self.transport.describe())
         self._failing = False
