@@ -17,6 +17,8 @@ ENTRY_POINT_GROUP = "hallmon.connectors"
 # platform name -> "module:factory". One line per built-in connector.
 BUILTIN: dict[str, str] = {
     "archive": "connectors.archive:ArchiveConnector",
+    "x": "connectors.x:XConnector",
+    "youtube": "connectors.youtube:YouTubeConnector",
 }
 
 
