@@ -71,6 +71,7 @@ class _HostRewrite(HTTPAdapter):
         super().__init__(max_retries=0)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.last_status = 0  # for error bodies tweepy cannot parse
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         url = request.url or ""
@@ -79,7 +80,9 @@ class _HostRewrite(HTTPAdapter):
             # Proxies were chosen for the old host; choose again for the new one (NO_PROXY).
             kwargs["proxies"] = requests.utils.get_environ_proxies(request.url)
         kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
+        response = super().send(request, **kwargs)
+        self.last_status = response.status_code
+        return response
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,8 @@ class XConnector:
         self.deletion_check = timedelta(hours=_int_option(opts, "deletion_check_hours", 24, handle))
         self.billing_cycle_day = min(28, max(1, _int_option(opts, "billing_cycle_day", 1, handle)))
         self.client = tweepy.Client(bearer_token=token, return_type=requests.Response, wait_on_rate_limit=False)
-        self.client.session.mount(TWEEPY_HOST, _HostRewrite(self.base_url, env.timeout_seconds))
+        self.adapter = _HostRewrite(self.base_url, env.timeout_seconds)
+        self.client.session.mount(TWEEPY_HOST, self.adapter)
 
     # --- the protocol ---
 
@@ -240,7 +244,7 @@ class XConnector:
         seen = set(state.seen)
 
         posts = self._stream(
-            state.posts, state.polled_at, now, run, seen, user_id, min_results=5,
+            state.posts, state.polled_at, now, run, seen, user_id, min_results=5, own=True,
             call=lambda **p: self.client.get_users_tweets(user_id, **own_fields, **p),
             paging="pagination_token",
         )
@@ -296,15 +300,18 @@ class XConnector:
         min_results: int,
         call: Callable[..., requests.Response],
         paging: str,
+        own: bool = False,
     ) -> _Stream:
         """Finish any unfinished sweep, then read what is newer than the newest id seen."""
         if stream.gap_token:
-            _, token = self._sweep(call, stream.gap_since, stream.gap_token, run, seen, user_id, min_results, paging)
+            _, token = self._sweep(
+                call, stream.gap_since, stream.gap_token, run, seen, user_id, min_results, paging, own=own
+            )
             if token:
                 return replace(stream, gap_token=token)
             stream = replace(stream, gap_token=None, gap_since=None)
         since = self._since_id(stream.newest, polled_at)
-        top, token = self._sweep(call, since, None, run, seen, user_id, min_results, paging)
+        top, token = self._sweep(call, since, None, run, seen, user_id, min_results, paging, own=own)
         newest = _max_id(stream.newest, top)
         return _Stream(newest, token, since if token else None)
 
@@ -327,6 +334,7 @@ class XConnector:
         user_id: str,
         min_results: int,
         paging: str,
+        own: bool = False,
         **extra: Any,
     ) -> tuple[str | None, str | None]:
         """Read pages; returns the newest id read and the token to resume with (None when done)."""
@@ -343,7 +351,7 @@ class XConnector:
             page = self._request(call, run, **params)
             for tweet in page.tweets:
                 top = _max_id(top, str(tweet["id"]))
-            self._take(page, run, seen, user_id)
+            self._take(page, run, seen, user_id, own)
             token = page.next_token
             if not token:
                 return top, None
@@ -422,7 +430,7 @@ class XConnector:
 
     # --- turning pages into items ---
 
-    def _take(self, page: _Page, run: _Run, seen: set[str], user_id: str) -> None:
+    def _take(self, page: _Page, run: _Run, seen: set[str], user_id: str, own: bool) -> None:
         media = {str(m.get("media_key")): m for m in page.includes("media")}
         users = {str(u.get("id")): u for u in page.includes("users")}
         for tweet in page.tweets:
@@ -431,7 +439,7 @@ class XConnector:
                 continue  # an overlap re-read
             seen.add(tweet_id)
             run.seen.append(tweet_id)
-            item = self._item(tweet, media, users, user_id, page.raw, run)
+            item = self._item(tweet, media, users, user_id, page.raw, run, own)
             run.items[item.external_id] = item
             if item.kind == ItemKind.POST:
                 run.school_posts.add(item.external_id)
@@ -444,11 +452,12 @@ class XConnector:
         user_id: str,
         raw: RawCapture,
         run: _Run,
+        own: bool,
     ) -> Item:
         tweet_id = str(tweet["id"])
         history = [str(h) for h in tweet.get("edit_history_tweet_ids") or [tweet_id]]
         author_id = str(tweet.get("author_id") or user_id)
-        is_school = author_id == user_id
+        is_school = own or author_id == user_id  # a user's own timeline holds only their posts
         username = self.handle if is_school else str(users.get(author_id, {}).get("username") or author_id)
         parent = next(
             (str(r.get("id")) for r in tweet.get("referenced_tweets") or [] if isinstance(r, dict) and r.get("type") == "replied_to"),
@@ -529,8 +538,16 @@ class XConnector:
         except requests.RequestException as exc:
             raise TransientError(f"could not reach X at {self.base_url}: {type(exc).__name__}") from exc
         except (ValueError, AttributeError, TypeError) as exc:
-            # tweepy parses error bodies itself and trips on JSON that is not an object.
-            raise UnexpectedResponse(f"X sent an error response that could not be read ({type(exc).__name__})") from exc
+            # tweepy parses error bodies itself and trips on JSON that is not an object: map the
+            # status the adapter saw instead.
+            status = self.adapter.last_status
+            if status in (401, 403):
+                raise AuthFailed(f"X refused the credentials for @{self.handle} ({status})") from exc
+            if status == 429:
+                raise RateLimited(f"X rate limit reached for @{self.handle} (429)", now + timedelta(minutes=15)) from exc
+            if status >= 500:
+                raise TransientError(f"X server error {status} for @{self.handle}") from exc
+            raise UnexpectedResponse(f"X sent an error response that could not be read ({status})") from exc
         run.usage = run.usage + Usage(api_calls=1)
         raw = RawCapture(
             uri=response.url,
