@@ -77,7 +77,11 @@ class Daemon:
     def cycle_once(self) -> CycleReport:
         """One pass over every account, then scan and send: ``hallmon poll --once`` and the demo."""
         self.sender.recover()
-        polls = [p for entry in self.accounts if (p := self.poll_account(entry)) is not None]
+        polls = [
+            self.pipeline.poll(entry.account, entry.connector)
+            for entry in self.accounts
+            if entry.connector is not None and not self.app.stop.is_set()
+        ]
         scan = self.pipeline.scan_pending()
         send = self.sender.send_due()
         disabled = tuple(entry for entry in self.accounts if entry.connector is None)

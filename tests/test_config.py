@@ -23,7 +23,7 @@ def problems(tmp_path: Path, body: str) -> list[str]:
 
 
 def test_bad_toml_says_where(tmp_path: Path) -> None:
-    found = problems(tmp_path, "[school]\nname = 'unterminated\n")
+    found = problems(tmp_path, "[school]\nname = \n")
     assert len(found) == 1 and "not valid TOML" in found[0] and "line 2" in found[0]
 
 
