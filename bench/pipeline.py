@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.registry import available_connectors  # noqa: E402
-from monitor.app import App  # noqa: E402
-from monitor.config import load_settings  # noqa: E402
+from connectors.registry import available_connectors
+from monitor.app import App
+from monitor.config import load_settings
 
 COMMENTS = [
     "Lovely photos, well done everyone!",

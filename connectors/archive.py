@@ -26,7 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import ConnectorEnv, NotConfigured, UnexpectedResponse
-from monitor.domain import Account, Cursor, FetchResult, Item, ItemKind, Media, MediaKind, RawCapture, Usage
+from monitor.domain import (
+    Account,
+    Cursor,
+    FetchResult,
+    Item,
+    ItemKind,
+    Media,
+    MediaKind,
+    RawCapture,
+    Usage,
+)
 
 log = logging.getLogger(__name__)
 

@@ -216,7 +216,7 @@ def parse_settings(
         outbox_dir=resolve(outbox) if outbox else None,
         send_every_seconds=r.get(alerts_t, "[alerts]", "send_every_seconds", int, 60),
     )
-    for address in alerts.recipients + (alerts.sender,):
+    for address in (*alerts.recipients, alerts.sender):
         if "@" not in address or any(c in address for c in "\r\n <>"):
             r.problem("[alerts]", f"'{address}' is not an email address", "recipients")
 

@@ -20,11 +20,10 @@ from connectors.base import Connector, ConnectorError, QuotaExhausted, RateLimit
 from detectors.base import Detector, SchoolContext
 from monitor.capture import DownloadedMedia, MediaCapturer
 from monitor.clock import Clock
-from monitor.events import EventRecorder, NullRecorder
 from monitor.domain import (
     Account,
-    Finding,
     FetchResult,
+    Finding,
     MediaAnalysis,
     MediaKind,
     RawCapture,
@@ -34,6 +33,7 @@ from monitor.domain import (
     StoredItem,
     Usage,
 )
+from monitor.events import EventRecorder, NullRecorder
 from storage.database import Database
 from storage.evidence import EvidenceStore
 from storage.outbox import Outbox

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from monitor.clock import Clock
 from monitor.domain import Account, Alert
-from monitor.events import EventRecorder, NullRecorder
 from monitor.email import Attachment, EmailSettings, compose_alert_email
+from monitor.events import EventRecorder, NullRecorder
 from monitor.transports import DeliveryFailed, Transport
 from storage.database import Database
 from storage.evidence import EvidenceStore

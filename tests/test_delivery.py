@@ -221,7 +221,7 @@ def test_killed_after_queuing_then_restarted_sends_every_alert_exactly_once(tmp_
     with LocalSmtpServer() as server:
         config = child_config(tmp_path, server.port, export)
         rerun = start_child(config)
-        out, err = rerun.communicate(timeout=300)
+        _, err = rerun.communicate(timeout=300)
         assert rerun.returncode == 0, err.decode()
         ids = server.message_ids()
         assert len(ids) == queued and len(set(ids)) == queued, "each alert exactly once"

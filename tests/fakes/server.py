@@ -110,7 +110,7 @@ class FakePlatform:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
