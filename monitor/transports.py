@@ -192,7 +192,7 @@ class SmtpTransport:
                 "). IT: use the server's proper host name, or install its CA certificate.",
                 permanent=True,
             )
-        if isinstance(exc, (TimeoutError, socket.timeout)):
+        if _timed_out(exc):
             return DeliveryFailed(
                 f"{where} did not answer within {self.settings.timeout_seconds:g} s; will retry.",
                 permanent=False,
@@ -213,6 +213,16 @@ class SmtpTransport:
         # Belt and braces: nothing we pass on may contain the password, whatever a server echoes.
         password = self.settings.password
         return text.replace(password, "***") if password else text
+
+
+def _timed_out(exc: BaseException) -> bool:
+    # smtplib turns a read timeout into SMTPServerDisconnected; the timeout is its context.
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _decode(value: bytes | str) -> str:

@@ -18,6 +18,7 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -151,6 +152,14 @@ class _Handler:
         return "250 2.0.0 Message accepted for delivery"
 
 
+class _QuietController(Controller):
+    # AUTH without TLS is deliberate here (a test server on loopback); hush aiosmtpd's warning.
+    def factory(self) -> SMTP:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+            return super().factory()
+
+
 class LocalSmtpServer:
     """aiosmtpd on 127.0.0.1 that collects messages; stop() and start() keep the same port."""
 
@@ -194,7 +203,7 @@ class LocalSmtpServer:
             kwargs.update(tls_context=self.starttls.server_context(), require_starttls=True)
         if self.implicit_tls is not None:
             kwargs.update(ssl_context=self.implicit_tls.server_context())
-        controller = Controller(_Handler(self), server_hostname="localhost", **kwargs)
+        controller = _QuietController(_Handler(self), server_hostname="localhost", **kwargs)
         deadline = time.monotonic() + 5
         while True:  # the port may linger for a moment after a stop()
             try:
