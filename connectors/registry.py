@@ -40,7 +40,11 @@ def available_connectors() -> dict[str, ConnectorPlugin]:
     """Every connector, built-in first; an entry point may not shadow a built-in."""
     plugins: dict[str, ConnectorPlugin] = {}
     for name, target in BUILTIN.items():
-        factory = _load(target)
+        try:
+            factory = _load(target)
+        except Exception as exc:  # a broken connector module must not take the others down
+            log.error("built-in connector %s could not be loaded and is disabled: %s", name, exc)
+            continue
         plugins[name] = ConnectorPlugin(name, factory, getattr(factory, "version", "0"), "built-in")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in plugins:

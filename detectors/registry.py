@@ -34,9 +34,12 @@ def available_detectors() -> dict[str, DetectorPlugin]:
     plugins: dict[str, DetectorPlugin] = {}
     for name, target in BUILTIN.items():
         module_name, _, attr = target.partition(":")
-        plugins[name] = DetectorPlugin(
-            name, getattr(importlib.import_module(module_name), attr), "built-in"
-        )
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except Exception as exc:  # a broken detector module must not take the others down
+            log.error("built-in detector %s could not be loaded and is disabled: %s", name, exc)
+            continue
+        plugins[name] = DetectorPlugin(name, factory, "built-in")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in plugins:
             log.warning("detector plugin %s from %s ignored: name is taken", ep.name, ep.value)

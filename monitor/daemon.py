@@ -108,6 +108,8 @@ class Daemon:
                 name=f"poll {entry.account.key}",
                 next_run_time=first,
                 misfire_grace_time=int(interval.total_seconds() / 2),
+                max_instances=1,
+                coalesce=True,
             )
         scheduler.add_job(
             self.sender.send_due,
@@ -116,9 +118,11 @@ class Daemon:
             name="send alerts",
             next_run_time=now + timedelta(seconds=1),
             misfire_grace_time=60,
+            max_instances=1,
+            coalesce=True,
         )
         for job_id, func, trigger_args in self.extra_jobs:
-            scheduler.add_job(func, id=job_id, name=job_id, misfire_grace_time=3600, **trigger_args)  # type: ignore[arg-type]
+            scheduler.add_job(func, id=job_id, name=job_id, misfire_grace_time=3600, max_instances=1, coalesce=True, **trigger_args)  # type: ignore[arg-type]
         return scheduler
 
     def run(self) -> int:
