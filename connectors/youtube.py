@@ -51,6 +51,7 @@ from monitor.domain import Account, Cursor, FetchResult, Item, ItemKind, Media, 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE = "https://youtube.googleapis.com"
+DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 SCOPES = ["https://www.googleapis.com/auth/youtube.force-ssl"]
 THREAD_STATE_LIMIT = 3000
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded", "dailyLimitExceededUnreg"}
@@ -189,7 +190,8 @@ class YouTubeConnector:
         self.oauth = bool(oauth)
         http = httplib2.Http(timeout=env.timeout_seconds)
         if oauth:
-            http = google_auth_httplib2.AuthorizedHttp(_credentials(oauth, handle), http=http)
+            token_url = _url_option(opts.get("oauth_token_url", DEFAULT_TOKEN_URL), "oauth_token_url", handle)
+            http = google_auth_httplib2.AuthorizedHttp(_credentials(oauth, handle, token_url), http=http)
         self.service = build(
             "youtube",
             "v3",
@@ -452,7 +454,10 @@ class YouTubeConnector:
             request = self.service.comments().list(
                 part="snippet", parentId=parent_id, maxResults=100, textFormat="plainText", pageToken=token
             )
-            page = self._call(request, run)
+            try:
+                page = self._call(request, run, tolerate={"commentNotFound", "notFound"})
+            except _Tolerated:
+                return  # the thread was deleted between listing it and reading its replies
             assert page is not None
             for reply in page.items:
                 yield {**reply, "_raw": page.raw}
@@ -626,12 +631,22 @@ def _error_reason(content: bytes) -> tuple[str, str]:
         return "", "unreadable error body"
 
 
-def _credentials(secret: str, handle: str) -> Credentials:
+def _credentials(secret: str, handle: str, token_url: str) -> Credentials:
     """OAuth user credentials from a credentials JSON (systemd credential) or a path to one."""
     try:
         text = secret if secret.lstrip().startswith("{") else open(secret, encoding="utf-8").read()
-        return Credentials.from_authorized_user_info(json.loads(text), scopes=SCOPES)  # type: ignore[no-untyped-call]
-    except (OSError, ValueError) as exc:
+        info = json.loads(text)
+        # Built directly: from_authorized_user_info always forces Google's token endpoint, and the
+        # endpoint is a documented option here (proxies, tests).
+        return Credentials(  # type: ignore[no-untyped-call]
+            token=None,
+            refresh_token=str(info["refresh_token"]),
+            client_id=str(info["client_id"]),
+            client_secret=str(info["client_secret"]),
+            token_uri=token_url,
+            scopes=SCOPES,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise NotConfigured(
             f"YouTube channel {handle}: YOUTUBE_OAUTH_TOKEN_FILE is not a readable OAuth credentials file "
             f"with client_id, client_secret and refresh_token ({type(exc).__name__})"
