@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from monitor.app import App
 from storage.outbox import Outbox
@@ -71,7 +72,7 @@ def show_alert(app: App, alert_id: int) -> int:
     return 0
 
 
-LIFECYCLE_HANDLERS: dict[str, object] = {}
+LIFECYCLE_HANDLERS: dict[str, Callable[[App, argparse.Namespace], int]] = {}
 
 
 def add_lifecycle_parsers(alert_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

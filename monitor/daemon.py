@@ -122,7 +122,7 @@ class Daemon:
             coalesce=True,
         )
         for job_id, func, trigger_args in self.extra_jobs:
-            scheduler.add_job(func, id=job_id, name=job_id, misfire_grace_time=3600, max_instances=1, coalesce=True, **trigger_args)  # type: ignore[arg-type]
+            scheduler.add_job(func, id=job_id, name=job_id, misfire_grace_time=3600, max_instances=1, coalesce=True, **trigger_args)
         return scheduler
 
     def run(self) -> int:

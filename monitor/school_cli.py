@@ -44,5 +44,6 @@ def register_media(app: App, paths: list[Path], own: bool, label: str) -> int:
                 continue
             store.register_media(entry, app.clock())
             added += 1
-    print(f"Registered {added} file(s) as {'the school's own media' if own else 'third-party media'}" + (f"; {failed} failed" if failed else "") + ".")
+    register = "the school's own media" if own else "third-party media"
+    print(f"Registered {added} file(s) as {register}" + (f"; {failed} failed" if failed else "") + ".")
     return 0 if not failed else 1

@@ -28,7 +28,7 @@ STALE_SENDING = timedelta(minutes=5)
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, ... capped at one hour."""
-    delay = BACKOFF_START * (2 ** max(0, attempts - 1))
+    delay = BACKOFF_START * (1 << min(20, max(0, attempts - 1)))
     return min(delay, BACKOFF_CAP)
 
 
