@@ -392,10 +392,14 @@ class XConnector:
         known = sorted(c for c in conversations if c in searched)
         fresh = sorted(c for c in conversations if c not in searched)
         done = set(searched)
-        for group, start in [(g, None) for g in _query_groups(fresh)] + [
-            (g, max(earliest, (polled_at or earliest) - self.overlap)) for g in _query_groups(known)
+        # Replies that mention the school come from the mentions timeline and the school's own
+        # from its timeline: excluding both keeps every post read (and billed) once.
+        suffix = f" -@{self.handle} -from:{self.handle}"
+        limit = SEARCH_QUERY_LIMIT - len(suffix) - 2
+        for group, start in [(g, None) for g in _query_groups(fresh, limit)] + [
+            (g, max(earliest, (polled_at or earliest) - self.overlap)) for g in _query_groups(known, limit)
         ]:
-            query = " OR ".join(f"conversation_id:{c}" for c in group)
+            query = "(" + " OR ".join(f"conversation_id:{c}" for c in group) + ")" + suffix
             extra: dict[str, Any] = {"query": query}
             if start is not None:
                 extra["start_time"] = start
@@ -587,14 +591,14 @@ class XConnector:
 _START = "__start__"
 
 
-def _query_groups(ids: list[str]) -> list[list[str]]:
-    """Split conversation ids into ``OR`` queries no longer than X's 512-character limit."""
+def _query_groups(ids: list[str], limit: int) -> list[list[str]]:
+    """Split conversation ids into ``OR`` queries that fit X's query length limit."""
     groups: list[list[str]] = []
     current: list[str] = []
     length = 0
     for conversation in ids:
         term = len(f"conversation_id:{conversation}") + 4
-        if current and length + term > SEARCH_QUERY_LIMIT:
+        if current and length + term > limit:
             groups.append(current)
             current, length = [], 0
         current.append(conversation)

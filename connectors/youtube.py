@@ -293,6 +293,7 @@ class YouTubeConnector:
 
     def _upload_pages(self, state: _State, run: _Run, token: str | None, etag: str | None) -> _Sweep | None:
         sweep = _Sweep()
+        resume_from = token
         for number in range(self.max_pages):
             request = self.service.playlistItems().list(
                 part="snippet,contentDetails", playlistId=state.uploads, maxResults=50, pageToken=token
@@ -302,22 +303,22 @@ class YouTubeConnector:
                 return None
             if number == 0:
                 sweep.etag = str(page.body.get("etag") or "")
-            fresh = 0
+            reached_known = False
             for entry in page.items:
                 video_id, fingerprint, published = _playlist_entry(entry)
                 if not video_id:
                     continue
                 sweep.listed[video_id] = published
                 known = state.videos.get(video_id)
+                reached_known = reached_known or known is not None
                 if known is None or known[0] != fingerprint:
                     sweep.changed.append(video_id)
-                    fresh += known is None
             token = page.next_token
             if token is None:
                 sweep.complete = True
                 return sweep
-            if fresh == 0:
-                return sweep
+            if reached_known and token is not None and resume_from is None:
+                return sweep  # newest first: past the first known video, the rest is known
         sweep.token, sweep.stopped_early = token, True
         return sweep
 
@@ -413,11 +414,13 @@ class YouTubeConnector:
                 return
             if number == 0 and not resuming and page.body.get("etag"):
                 state.etags[probe] = str(page.body["etag"])
+            known_before = sum(1 for thread in page.items if str(thread.get("id")) in state.threads)
             news = sum(self._thread(state, run, thread, page.raw, moderation) for thread in page.items)
             token = page.next_token
             if token is None:
                 return
-            if news == 0 and not resuming:
+            # Newest first: a page that reaches threads seen before needs no successor.
+            if (news == 0 or known_before > 0) and not resuming:
                 return
         if token:
             state.resume[probe] = token

@@ -129,6 +129,7 @@ def test_reply_threads_come_from_conversation_search(platform: FakePlatform) -> 
     assert deep.kind == ItemKind.REPLY and deep.parent_external_id is not None
     query = next(r.arg("query") for r in platform.requests if r.path == "/2/tweets/search/recent")
     assert query.count("conversation_id:") == 6  # the posts of the last seven days, in one query
+    assert query.endswith(" -@oakfieldprimary -from:oakfieldprimary")  # read elsewhere already
     off = build(platform, options={"search_conversations": "false"}).fetch(None).items
     assert "@parent9001 agreed" not in {i.text for i in off}
 

@@ -147,9 +147,18 @@ class FakeX:
     def _search(self, request: Request) -> Response:
         if not self._authorised(request):
             return Response.json(fixture("errors/unauthorized.json"), 401)
-        wanted = {term.split(":", 1)[1] for term in request.arg("query").split(" OR ") if term.startswith("conversation_id:")}
+        query = request.arg("query")
+        terms = query.replace("(", " ").replace(")", " ").split()
+        wanted = {t.split(":", 1)[1] for t in terms if t.startswith("conversation_id:")}
+        not_mentioning = {t[2:].lower() for t in terms if t.startswith("-@")}
+        not_from = {t.split(":", 1)[1].lower() for t in terms if t.startswith("-from:")}
         start = request.arg("start_time")
-        pool = [t for t in self.mentions + self.replies if t["conversation_id"] in wanted]
+        pool = [
+            t for t in self.posts + self.mentions + self.replies
+            if t["conversation_id"] in wanted
+            and not any(f"@{h}" in t["text"].lower() for h in not_mentioning)
+            and self.users.get(t["author_id"], {}).get("username", "").lower() not in not_from
+        ]
         if start:
             pool = [t for t in pool if t["created_at"] >= start.replace("Z", ".000Z")]
         return self._page(request, pool, token_name="next_token")

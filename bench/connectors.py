@@ -1,0 +1,170 @@
+"""Benchmark: what each connector costs per poll on a large account served by the local fake platform.
+
+For an account with 500 posts and 5,000 comments it prints, per cycle: items returned, API calls,
+quota units (YouTube) or billed reads (X), and wall time. Cycles: the first poll, any catch-up
+polls a capped first poll leaves, then steady state with 0 new items and with 5 new items.
+The goal: an unchanged account costs at most 1 YouTube unit and 0 billed X reads per poll.
+
+Usage: python bench/connectors.py [--platform x|youtube|all]
+
+Adding a platform: write ``bench_<platform>(posts, comments) -> list[Row]`` using its test kit
+(tests/fakes/<platform>_kit.py) and add it to ``PLATFORMS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from connectors.base import Connector  # noqa: E402
+from monitor.domain import Cursor, FetchResult, Usage  # noqa: E402
+from tests.fakes import x_kit, youtube_kit  # noqa: E402
+from tests.fakes.server import FakePlatform  # noqa: E402
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Row:
+    platform: str
+    cycle: str
+    items: int
+    usage: Usage
+    seconds: float
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Poller:
+    """Polls one connector as the daemon would: a fresh instance per poll, the stored cursor,
+    and the usage ledger summed from earlier results."""
+
+    def __init__(self, platform: str, build: Callable[[Clock, Callable[[str], Usage]], Connector]) -> None:
+        self.platform = platform
+        self.build = build
+        self.clock = Clock(NOW)
+        self.cursor: Cursor | None = None
+        self.ledger = Usage()
+        self.rows: list[Row] = []
+
+    def poll(self, label: str, minutes: int = 15) -> FetchResult:
+        self.clock.now += timedelta(minutes=minutes)
+        connector = self.build(self.clock, lambda _period: self.ledger)
+        started = time.perf_counter()
+        result = connector.fetch(self.cursor)
+        elapsed = time.perf_counter() - started
+        self.cursor = result.cursor
+        self.ledger = self.ledger + result.usage
+        self.rows.append(Row(self.platform, label, len(result.items), result.usage, elapsed))
+        return result
+
+    def catch_up(self, limit: int = 20) -> None:
+        """Polls until a poll returns nothing (a capped first poll resumes where it stopped)."""
+        for n in range(limit):
+            if not self.poll(f"catch-up {n + 1}").items:
+                last = self.rows.pop()
+                self.rows.append(Row(last.platform, "steady, 0 new", 0, last.usage, last.seconds))
+                return
+
+
+def bench_x(posts: int, comments: int) -> list[Row]:
+    fake = x_kit.FakeX()
+    start = NOW - timedelta(hours=12 * posts)
+    made = [fake.add_post(start + timedelta(hours=12 * n), f"Post {n}: news from Oakfield", photo=n % 5 == 0) for n in range(posts)]
+    per_post = comments // posts
+    for n, post in enumerate(made):
+        for c in range(per_post):
+            author = f"14000000000{(n * per_post + c) % 997:08d}"
+            fake.add_reply(start + timedelta(hours=12 * n + 1, minutes=c), post, f"@oakfieldprimary comment {c}", author)
+    platform = FakePlatform()
+    with platform.running():
+        fake.install(platform)
+        poller = Poller(
+            "x",
+            lambda clock, usage: x_kit.build(
+                platform, clock=clock, usage=usage, options={"monthly_read_budget": "100000"}
+            ),
+        )
+        poller.poll("first")
+        poller.catch_up()
+        poller.poll("steady, 0 new")
+        for c in range(5):
+            fake.add_reply(poller.clock.now - timedelta(minutes=5 - c), made[-1], f"@oakfieldprimary new {c}", "1400000000000000777")
+        poller.poll("steady, 5 new")
+        poller.poll("next (overlap)")
+        poller.poll("steady, 0 new")
+    return poller.rows
+
+
+def bench_youtube(posts: int, comments: int) -> list[Row]:
+    fake = youtube_kit.FakeYouTube()
+    start = NOW - timedelta(days=posts)
+    for n in range(posts):
+        fake.add_video(start + timedelta(days=n), f"Video {n}: Oakfield news", "Made by our pupils")
+    # Threads of 4 comments, and every tenth a long one that needs comments.list for its replies.
+    made = 0
+    n = 0
+    while made < comments:
+        video = fake.videos[n % len(fake.videos)]
+        thread = fake.add_comment(video, start + timedelta(days=n % posts, hours=1 + n // posts), f"Comment {n}", f"Parent {n % 300}")
+        replies = 12 if n % 10 == 0 else 3
+        for r in range(min(replies, comments - made - 1)):
+            fake.add_reply(thread, start + timedelta(days=n % posts, hours=2, minutes=r), f"Reply {r}", f"Parent {r}")
+        made += 1 + min(replies, comments - made - 1)
+        n += 1
+    platform = FakePlatform()
+    with platform.running():
+        fake.install(platform)
+        poller = Poller("youtube", lambda clock, usage: youtube_kit.build(platform, clock=clock, usage=usage))
+        poller.poll("first")
+        poller.catch_up()
+        poller.poll("steady, 0 new")
+        # One probe a poll, in rotation: a change is seen within two polls.
+        for c in range(5):
+            fake.add_comment(fake.videos[c], poller.clock.now - timedelta(minutes=1), f"New comment {c}", "Parent New")
+        poller.poll("5 new comments, poll 1")
+        poller.poll("5 new comments, poll 2")
+        for c in range(5):
+            fake.add_video(poller.clock.now - timedelta(minutes=5 - c), f"New video {c}")
+        poller.poll("5 new videos, poll 1")
+        poller.poll("5 new videos, poll 2")
+        poller.poll("steady, 0 new")
+    return poller.rows
+
+
+PLATFORMS: dict[str, Callable[[int, int], list[Row]]] = {"x": bench_x, "youtube": bench_youtube}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--platform", default="all", choices=["all", *PLATFORMS])
+    parser.add_argument("--posts", type=int, default=500)
+    parser.add_argument("--comments", type=int, default=5000)
+    args = parser.parse_args()
+    chosen = PLATFORMS if args.platform == "all" else {args.platform: PLATFORMS[args.platform]}
+    print(f"account: {args.posts} posts, {args.comments} comments (local fake platform)")
+    print(f"{'platform':<9} {'cycle':<34} {'items':>6} {'calls':>6} {'units':>6} {'billed':>7} {'wall ms':>8}")
+    for name, bench in chosen.items():
+        for row in bench(args.posts, args.comments):
+            u = row.usage
+            print(
+                f"{row.platform:<9} {row.cycle:<34} {row.items:>6} {u.api_calls:>6} {u.quota_units:>6} "
+                f"{u.billed_reads:>7} {row.seconds * 1000:>8.0f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
