@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.base import Connector  # noqa: E402
-from monitor.domain import Cursor, FetchResult, Usage  # noqa: E402
-from tests.fakes import x_kit, youtube_kit  # noqa: E402
-from tests.fakes.server import FakePlatform  # noqa: E402
+from connectors.base import Connector
+from monitor.domain import Cursor, FetchResult, Usage
+from tests.fakes import x_kit, youtube_kit
+from tests.fakes.server import FakePlatform
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -38,6 +38,8 @@ class Row:
     items: int
     usage: Usage
     seconds: float
+    cpu_seconds: float  # the polling thread only: the fake server's own work is excluded
+    cursor_bytes: int
 
 
 class Clock:
@@ -63,12 +65,12 @@ class Poller:
     def poll(self, label: str, minutes: int = 15) -> FetchResult:
         self.clock.now += timedelta(minutes=minutes)
         connector = self.build(self.clock, lambda _period: self.ledger)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         result = connector.fetch(self.cursor)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
         self.cursor = result.cursor
         self.ledger = self.ledger + result.usage
-        self.rows.append(Row(self.platform, label, len(result.items), result.usage, elapsed))
+        self.rows.append(Row(self.platform, label, len(result.items), result.usage, elapsed, cpu, len(result.cursor.value)))
         return result
 
     def catch_up(self, limit: int = 20) -> None:
@@ -76,7 +78,7 @@ class Poller:
         for n in range(limit):
             if not self.poll(f"catch-up {n + 1}").items:
                 last = self.rows.pop()
-                self.rows.append(Row(last.platform, "steady, 0 new", 0, last.usage, last.seconds))
+                self.rows.append(Row(last.platform, "steady, 0 new", 0, last.usage, last.seconds, last.cpu_seconds, last.cursor_bytes))
                 return
 
 
@@ -106,6 +108,7 @@ def bench_x(posts: int, comments: int) -> list[Row]:
         poller.poll("steady, 5 new")
         poller.poll("next (overlap)")
         poller.poll("steady, 0 new")
+        poller.poll("daily deletion check", minutes=24 * 60)
     return poller.rows
 
 
@@ -142,6 +145,9 @@ def bench_youtube(posts: int, comments: int) -> list[Row]:
         poller.poll("5 new videos, poll 1")
         poller.poll("5 new videos, poll 2")
         poller.poll("steady, 0 new")
+        # Once a day each probe reads everything: late replies, old edits, deletions.
+        poller.poll("daily deep sweep, poll 1", minutes=24 * 60)
+        poller.poll("daily deep sweep, poll 2", minutes=15)
     return poller.rows
 
 
@@ -156,13 +162,14 @@ def main() -> None:
     args = parser.parse_args()
     chosen = PLATFORMS if args.platform == "all" else {args.platform: PLATFORMS[args.platform]}
     print(f"account: {args.posts} posts, {args.comments} comments (local fake platform)")
-    print(f"{'platform':<9} {'cycle':<34} {'items':>6} {'calls':>6} {'units':>6} {'billed':>7} {'wall ms':>8}")
-    for name, bench in chosen.items():
+    print("wall ms includes the local fake server; cpu ms is the connector's polling thread alone")
+    print(f"{'platform':<9} {'cycle':<34} {'items':>6} {'calls':>6} {'units':>6} {'billed':>7} {'wall ms':>8} {'cpu ms':>7} {'cursor':>7}")
+    for bench in chosen.values():
         for row in bench(args.posts, args.comments):
             u = row.usage
             print(
                 f"{row.platform:<9} {row.cycle:<34} {row.items:>6} {u.api_calls:>6} {u.quota_units:>6} "
-                f"{u.billed_reads:>7} {row.seconds * 1000:>8.0f}"
+                f"{u.billed_reads:>7} {row.seconds * 1000:>8.0f} {row.cpu_seconds * 1000:>7.0f} {row.cursor_bytes:>7}"
             )
 
 

@@ -268,6 +268,7 @@ class XConnector:
                 f"X account @{self.handle}: too little of the monthly read budget is left to read a page",
                 resets_at=_next_month(now),
             )
+        keep_after = int(_snowflake(now - self.overlap - timedelta(hours=1)))
         new_state = _State(
             user_id=user_id,
             polled_at=now,
@@ -275,7 +276,8 @@ class XConnector:
             mentions=mentions,
             conversations={k: v for k, v in conversations.items() if k not in gone},
             searched=tuple(sorted(s for s in searched if s in conversations)),
-            seen=(*state.seen, *run.seen)[-SEEN_LIMIT:],
+            # Only ids the next poll's overlap can return again need remembering.
+            seen=tuple(i for i in (*state.seen, *run.seen) if int(i) > keep_after)[-SEEN_LIMIT:],
             deletions_checked_at=checked_at,
         )
         return FetchResult(

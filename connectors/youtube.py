@@ -97,8 +97,9 @@ class _State:
     probe: int = 0
     initialised: bool = False
     per_video_comments: bool = False
-    videos: dict[str, list[str]] = field(default_factory=dict)  # id -> [fingerprint, published]
-    threads: dict[str, list[Any]] = field(default_factory=dict)  # id -> [reply count, updatedAt]
+    videos: dict[str, list[Any]] = field(default_factory=dict)  # id -> [fingerprint, published (epoch)]
+    threads: dict[str, list[int]] = field(default_factory=dict)  # id -> [reply count, updated (epoch)]
+    deep: dict[str, str] = field(default_factory=dict)  # probe -> when it last read everything (ISO)
     etags: dict[str, str] = field(default_factory=dict)  # probe -> ETag of its first page
     resume: dict[str, str] = field(default_factory=dict)  # probe -> page token of an unfinished sweep
     quota_day: str = ""  # Pacific date the tally below belongs to
@@ -136,7 +137,7 @@ class _Sweep:
     """What one pass down the uploads playlist found."""
 
     changed: list[str] = field(default_factory=list)
-    listed: dict[str, str] = field(default_factory=dict)  # video id -> published (ISO)
+    listed: dict[str, int] = field(default_factory=dict)  # video id -> published (epoch)
     etag: str = ""
     token: str | None = None
     complete: bool = False
@@ -187,6 +188,8 @@ class YouTubeConnector:
         self.max_pages = max(1, _int_option(opts, "max_pages_per_poll", 50, handle))
         self.probes_per_poll = max(1, _int_option(opts, "probes_per_poll", 1, handle))
         self.recent_videos = max(1, _int_option(opts, "recent_videos", 5, handle))
+        # Edits, deletions and late replies on older videos and threads only show in a full read.
+        self.deep_period = timedelta(hours=_int_option(opts, "deep_sweep_hours", 24, handle))
         self.oauth = bool(oauth)
         http = httplib2.Http(timeout=env.timeout_seconds)
         if oauth:
@@ -228,10 +231,13 @@ class YouTubeConnector:
             else:
                 chosen = probes
             for probe in chosen:
+                deep = self._deep_due(state, probe, now)
                 if probe == "uploads":
-                    self._probe_uploads(state, run)
+                    done = self._probe_uploads(state, run, deep)
                 else:
-                    self._probe_comments(state, run, None if probe == "comments" else probe)
+                    done = self._probe_comments(state, run, None if probe == "comments" else probe, deep)
+                if deep and done:
+                    state.deep[probe] = now.isoformat()
             state.probe = (state.probe + len(chosen)) % len(probes)
             state.initialised = True
         except _OutOfQuota:
@@ -251,6 +257,13 @@ class YouTubeConnector:
             captures=tuple(run.captures),
         )
 
+    def _deep_due(self, state: _State, probe: str, now: datetime) -> bool:
+        last = state.deep.get(probe)
+        if last is None:  # the first read of a probe reads everything anyway
+            state.deep[probe] = now.isoformat()
+            return False
+        return bool(self.deep_period) and now - _parse_time(last) >= self.deep_period
+
     # --- channel and uploads ---
 
     def _find_channel(self, state: _State, run: _Run) -> None:
@@ -269,29 +282,33 @@ class YouTubeConnector:
         state.channel_title = str((channel.get("snippet") or {}).get("title") or self.account.handle)
         state.uploads = str(uploads)
 
-    def _probe_uploads(self, state: _State, run: _Run) -> None:
-        """Newest uploads first until a page holds nothing new, then any unfinished older sweep."""
+    def _probe_uploads(self, state: _State, run: _Run, deep: bool) -> bool:
+        """Newest uploads first until a known one, then any unfinished older sweep; ``deep`` reads
+        the whole playlist. Returns whether the playlist was read to its end."""
         try:
-            head = self._upload_pages(state, run, None, state.etags.get("uploads"))
+            head = self._upload_pages(state, run, None, None if deep else state.etags.get("uploads"), deep)
             if head is None:  # 304: the first page is as it was
                 head = _Sweep()
             else:
                 self._uploads_gone(state, run, head)
             resume = state.resume.pop("uploads", None)
-            older = self._upload_pages(state, run, resume, None) if resume else None
+            older = self._upload_pages(state, run, resume, None, deep) if resume and not head.complete else None
             changed = list(dict.fromkeys(head.changed + (older.changed if older else [])))
             self._video_details(changed, state, run)
         except _OutOfQuota:
             run.out_of_quota = True
-            return
+            return False
         # Only a finished sweep may leave a token behind: the details above were all fetched.
         leftover = older.token if older else head.token if head.stopped_early else None
         if leftover:
             state.resume["uploads"] = leftover
         if head.etag:
             state.etags["uploads"] = head.etag
+        return head.complete
 
-    def _upload_pages(self, state: _State, run: _Run, token: str | None, etag: str | None) -> _Sweep | None:
+    def _upload_pages(
+        self, state: _State, run: _Run, token: str | None, etag: str | None, deep: bool = False
+    ) -> _Sweep | None:
         sweep = _Sweep()
         resume_from = token
         for number in range(self.max_pages):
@@ -317,7 +334,7 @@ class YouTubeConnector:
             if token is None:
                 sweep.complete = True
                 return sweep
-            if reached_known and token is not None and resume_from is None:
+            if reached_known and not deep and resume_from is None:
                 return sweep  # newest first: past the first known video, the rest is known
         sweep.token, sweep.stopped_early = token, True
         return sweep
@@ -331,7 +348,8 @@ class YouTubeConnector:
             for video in page.items:
                 item = self._video_item(video, state, page.raw)
                 run.items[item.external_id] = item
-                state.videos[item.external_id] = [_fingerprint(video.get("snippet") or {}), item.created_at.isoformat()]
+                published = int(item.created_at.timestamp())
+                state.videos[item.external_id] = [_fingerprint(video.get("snippet") or {}), published]
 
     def _uploads_gone(self, state: _State, run: _Run, sweep: _Sweep) -> None:
         """Known videos missing from the stretch of the playlist just read; videos.list confirms."""
@@ -340,7 +358,7 @@ class YouTubeConnector:
         oldest = None if sweep.complete else min(sweep.listed.values())
         missing = [
             v for v, (_, published) in state.videos.items()
-            if v not in sweep.listed and (oldest is None or published >= oldest)
+            if v not in sweep.listed and (oldest is None or int(published) >= oldest)
         ]
         for start in range(0, len(missing), 50):
             batch = missing[start : start + 50]
@@ -354,39 +372,55 @@ class YouTubeConnector:
 
     # --- comments ---
 
-    def _probe_comments(self, state: _State, run: _Run, moderation: str | None) -> None:
+    def _probe_comments(self, state: _State, run: _Run, moderation: str | None, deep: bool) -> bool:
+        """Comment threads newest first (``deep``: all of them); returns whether all were read."""
         probe = moderation or "comments"
         extra = {"moderationStatus": moderation} if moderation else {}
         if not state.per_video_comments:
             try:
                 selector = {"allThreadsRelatedToChannelId": state.channel_id, **extra}
-                self._thread_sweep(state, run, probe, selector, moderation, FALLBACK_REASONS | {"commentsDisabled"})
-                return
+                tolerate = FALLBACK_REASONS | {"commentsDisabled"}
+                return self._thread_sweep(state, run, probe, selector, moderation, tolerate, deep)
             except _Tolerated as refused:
-                log.info("youtube %s: allThreadsRelatedToChannelId refused (%s); reading per video", self.account.handle, refused.reason)
+                log.info(
+                    "youtube %s: allThreadsRelatedToChannelId refused (%s); reading per video",
+                    self.account.handle, refused.reason,
+                )
                 state.per_video_comments = True
             except _OutOfQuota:
                 run.out_of_quota = True
-                return
-        recent = sorted(state.videos, key=lambda v: state.videos[v][1], reverse=True)[: self.recent_videos]
+                return False
+        recent = sorted(state.videos, key=lambda v: int(state.videos[v][1]), reverse=True)[: self.recent_videos]
+        complete = True
         for video_id in recent:
             try:
                 selector = {"videoId": video_id, **extra}
-                self._thread_sweep(state, run, f"{probe}:{video_id}", selector, moderation, {"commentsDisabled"})
+                complete &= self._thread_sweep(
+                    state, run, f"{probe}:{video_id}", selector, moderation, {"commentsDisabled"}, deep
+                )
             except _Tolerated:
                 continue  # comments disabled on this video
             except _OutOfQuota:
                 run.out_of_quota = True
-                return
+                return False
+        return complete
 
     def _thread_sweep(
-        self, state: _State, run: _Run, probe: str, selector: dict[str, str], moderation: str | None, tolerate: set[str]
-    ) -> None:
-        """Newest threads first until a page holds nothing new, then any unfinished older sweep."""
+        self,
+        state: _State,
+        run: _Run,
+        probe: str,
+        selector: dict[str, str],
+        moderation: str | None,
+        tolerate: set[str],
+        deep: bool,
+    ) -> bool:
+        """Newest threads first until a page reaches known ones, then any unfinished older sweep."""
         resume = state.resume.pop(probe, None)
-        self._thread_pages(state, run, probe, selector, moderation, None, tolerate)
-        if resume:
-            self._thread_pages(state, run, probe, selector, moderation, resume, tolerate)
+        complete = self._thread_pages(state, run, probe, selector, moderation, None, tolerate, deep)
+        if resume and not complete:
+            complete = self._thread_pages(state, run, probe, selector, moderation, resume, tolerate, deep)
+        return complete
 
     def _thread_pages(
         self,
@@ -397,13 +431,15 @@ class YouTubeConnector:
         moderation: str | None,
         token: str | None,
         tolerate: set[str],
-    ) -> None:
+        deep: bool = False,
+    ) -> bool:
+        """Reads thread pages; True when the listing was read to its end."""
         resuming = token is not None
         for number in range(self.max_pages):
             request = self.service.commentThreads().list(
                 part="snippet,replies", maxResults=100, order="time", textFormat="plainText", pageToken=token, **selector
             )
-            etag = state.etags.get(probe) if number == 0 and not resuming else None
+            etag = state.etags.get(probe) if number == 0 and not resuming and not deep else None
             try:
                 page = self._call(request, run, etag=etag, tolerate=tolerate)
             except _OutOfQuota:
@@ -411,19 +447,20 @@ class YouTubeConnector:
                     state.resume[probe] = token
                 raise
             if page is None:
-                return
+                return False
             if number == 0 and not resuming and page.body.get("etag"):
                 state.etags[probe] = str(page.body["etag"])
             known_before = sum(1 for thread in page.items if str(thread.get("id")) in state.threads)
             news = sum(self._thread(state, run, thread, page.raw, moderation) for thread in page.items)
             token = page.next_token
             if token is None:
-                return
+                return True
             # Newest first: a page that reaches threads seen before needs no successor.
-            if (news == 0 or known_before > 0) and not resuming:
-                return
+            if (news == 0 or known_before > 0) and not resuming and not deep:
+                return False
         if token:
             state.resume[probe] = token
+        return False
 
     def _thread(self, state: _State, run: _Run, thread: dict[str, Any], raw: RawCapture, moderation: str | None) -> int:
         """Emit a thread's new or edited parts; returns 1 when anything in it was new."""
@@ -433,10 +470,10 @@ class YouTubeConnector:
         if not thread_id:
             return 0
         top_snippet = top.get("snippet") or {}
-        updated = str(top_snippet.get("updatedAt") or "")
+        updated = int(_parse_time(top_snippet.get("updatedAt") or top_snippet.get("publishedAt")).timestamp())
         count = int(snippet.get("totalReplyCount") or 0)
         previous = state.threads.get(thread_id)
-        changed = previous is None or previous[1] != updated
+        changed = previous is None or int(previous[1]) != updated
         if changed:
             item = self._comment_item(top, snippet.get("videoId"), ItemKind.COMMENT, raw, state, moderation)
             run.items[item.external_id] = item
@@ -611,18 +648,18 @@ class YouTubeConnector:
         raise UnexpectedResponse(f"YouTube answered {status} {reason or ''} for {handle}: {message}") from exc
 
 
-def _playlist_entry(entry: dict[str, Any]) -> tuple[str, str, str]:
+def _playlist_entry(entry: dict[str, Any]) -> tuple[str, str, int]:
     snippet = entry.get("snippet") or {}
     details = entry.get("contentDetails") or {}
     video_id = str(details.get("videoId") or (snippet.get("resourceId") or {}).get("videoId") or "")
     published = str(details.get("videoPublishedAt") or snippet.get("publishedAt") or "")
-    return video_id, _fingerprint(snippet), _parse_time(published).isoformat()
+    return video_id, _fingerprint(snippet), int(_parse_time(published).timestamp())
 
 
 def _fingerprint(snippet: dict[str, Any]) -> str:
     """Title and description decide whether a video was edited."""
     basis = f"{snippet.get('title', '')}\n{snippet.get('description', '')}"
-    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:10]
 
 
 def _error_reason(content: bytes) -> tuple[str, str]:

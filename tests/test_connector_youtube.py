@@ -255,3 +255,30 @@ def test_api_key_stays_out_of_evidence_and_logs(platform: FakePlatform, caplog: 
     assert API_KEY not in caplog.text
     assert result.captures and all(API_KEY not in c.uri for c in result.captures)
     assert all(r.arg("key") == API_KEY for r in platform.requests)  # it was sent, as a parameter
+
+
+def test_daily_deep_sweep_finds_late_replies_and_edits_on_old_items(platform: FakePlatform) -> None:
+    fake = youtube_kit.small_channel(NOW)
+    old_video = fake.videos[-1]
+    old_thread = fake.add_comment(old_video, NOW - timedelta(days=11), "First!", "Parent Gorse")
+    for n in range(30):  # newer threads push the old one off the first page
+        fake.add_comment(fake.videos[0], NOW - timedelta(hours=1, minutes=n), f"Comment {n}", "Parent Hazel")
+    fake.page_cap = 10
+    fake.install(platform)
+    clock = Clock(NOW)
+    cursor = build(platform, clock=clock).fetch(None).cursor
+    reply = fake.add_reply(old_thread, NOW + timedelta(minutes=1), "@Parent Gorse you again", "Parent Ivy")
+    fake.edit_video(old_video, "Video 0: Oakfield news (renamed)")
+    found: set[str] = set()
+    for _ in range(2):  # an ordinary poll of each probe stops at the first known page
+        clock.now += timedelta(minutes=15)
+        result = build(platform, clock=clock).fetch(cursor)
+        found |= {i.external_id for i in result.items}
+        cursor = result.cursor
+    assert found == set()
+    for _ in range(2):  # a day later each probe reads everything once
+        clock.now += timedelta(hours=24)
+        result = build(platform, clock=clock).fetch(cursor)
+        found |= {i.external_id for i in result.items}
+        cursor = result.cursor
+    assert found == {reply["id"], old_video["id"]}

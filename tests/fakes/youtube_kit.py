@@ -159,12 +159,20 @@ class FakeYouTube:
         return Response.json({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"})
 
     def _listing(
-        self, request: Request, kind: str, resources: list[dict[str, Any]], size_default: int = 5, paged: bool = True
+        self,
+        request: Request,
+        kind: str,
+        resources: list[dict[str, Any]],
+        size_default: int = 5,
+        paged: bool = True,
+        render: Any = None,
     ) -> Response:
         size = int(request.arg("maxResults", str(size_default)))
         size = min(size, self.page_cap) if self.page_cap and paged else size
         offset = int(request.arg("pageToken", "0") or 0)
         chunk = resources[offset : offset + size]
+        if render is not None:  # shape only the page served, not the whole channel
+            chunk = [render(r) for r in chunk]
         body: dict[str, Any] = {
             "kind": f"youtube#{kind}ListResponse",
             "etag": self._etag([r.get("etag") for r in chunk] + [offset, len(resources)]),
@@ -189,8 +197,8 @@ class FakeYouTube:
 
     def _playlist_items(self, request: Request) -> Response:
         template = fixture("playlist_items_paged_1.json")["items"][0]
-        entries = []
-        for video in self.videos:
+
+        def render(video: dict[str, Any]) -> dict[str, Any]:
             entry = copy.deepcopy(template)
             entry["id"] = f"PI{video['id']}"
             entry["etag"] = video["etag"]
@@ -200,8 +208,9 @@ class FakeYouTube:
                 channelId=CHANNEL_ID, playlistId=UPLOADS, resourceId={"kind": "youtube#video", "videoId": video["id"]},
             )
             entry["contentDetails"] = {"videoId": video["id"], "videoPublishedAt": video["snippet"]["publishedAt"]}
-            entries.append(entry)
-        return self._listing(request, "playlistItem", entries)
+            return entry
+
+        return self._listing(request, "playlistItem", self.videos, render=render)
 
     def _videos(self, request: Request) -> Response:
         ids = request.arg("id").split(",")
@@ -219,16 +228,17 @@ class FakeYouTube:
         video = request.arg("videoId")
         pool = [t for t in self.threads if t["_status"] == status and (not video or t["snippet"]["videoId"] == video)]
         pool.sort(key=lambda t: t["snippet"]["topLevelComment"]["snippet"]["publishedAt"], reverse=True)
-        served = []
-        for thread in pool:
-            copy_ = {k: v for k, v in thread.items() if not k.startswith("_")}
+
+        def render(thread: dict[str, Any]) -> dict[str, Any]:
+            served = {k: v for k, v in thread.items() if not k.startswith("_")}
             if thread["_replies"]:
-                copy_["replies"] = {"comments": thread["_replies"][:INLINE_REPLIES]}
+                served["replies"] = {"comments": thread["_replies"][:INLINE_REPLIES]}
             if status != "published":
-                copy_["snippet"] = copy.deepcopy(copy_["snippet"])
-                copy_["snippet"]["topLevelComment"]["snippet"]["moderationStatus"] = status
-            served.append(copy_)
-        return self._listing(request, "commentThread", served, size_default=20)
+                served["snippet"] = copy.deepcopy(served["snippet"])
+                served["snippet"]["topLevelComment"]["snippet"]["moderationStatus"] = status
+            return served
+
+        return self._listing(request, "commentThread", pool, size_default=20, render=render)
 
     def _comments(self, request: Request) -> Response:
         parent = request.arg("parentId")
