@@ -37,6 +37,11 @@ from monitor.domain import Account, Cursor, FetchResult, Item, ItemKind, Media, 
 
 log = logging.getLogger(__name__)
 
+# Every per-account option this connector reads (documented in docs/connectors.md).
+OPTIONS = (
+    "user_id", "api_base_url", "media_base_url", "monthly_read_budget", "overlap_seconds",
+    "max_pages_per_poll", "search_conversations", "deletion_check_hours", "billing_cycle_day",
+)
 TWEEPY_HOST = "https://api.twitter.com"
 DEFAULT_BASE = "https://api.x.com"
 TWITTER_EPOCH_MS = 1288834974657  # snowflake ids count milliseconds from this instant

@@ -50,6 +50,11 @@ from monitor.domain import Account, Cursor, FetchResult, Item, ItemKind, Media, 
 
 log = logging.getLogger(__name__)
 
+# Every per-account option this connector reads (documented in docs/connectors.md).
+OPTIONS = (
+    "channel_id", "api_base_url", "media_base_url", "oauth_refresh_url", "daily_quota_units",
+    "quota_reserve_units", "max_pages_per_poll", "probes_per_poll", "recent_videos", "deep_sweep_hours",
+)
 DEFAULT_BASE = "https://youtube.googleapis.com"
 DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 SCOPES = ["https://www.googleapis.com/auth/youtube.force-ssl"]
@@ -193,7 +198,7 @@ class YouTubeConnector:
         self.oauth = bool(oauth)
         http = httplib2.Http(timeout=env.timeout_seconds)
         if oauth:
-            token_url = _url_option(opts.get("oauth_token_url", DEFAULT_TOKEN_URL), "oauth_token_url", handle)
+            token_url = _url_option(opts.get("oauth_refresh_url", DEFAULT_TOKEN_URL), "oauth_refresh_url", handle)
             http = google_auth_httplib2.AuthorizedHttp(_credentials(oauth, handle, token_url), http=http)
         self.service = build(
             "youtube",

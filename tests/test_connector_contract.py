@@ -57,6 +57,15 @@ def test_every_registered_connector_has_a_kit() -> None:
     assert not missing, f"connectors without a contract kit in tests/fakes: {sorted(missing)}"
 
 
+def test_documented_options_pass_the_config_secret_check(kit: PlatformKit) -> None:
+    """The config loader rejects secret-looking option names; no connector may need one."""
+    from monitor.config import SECRET_KEY_PATTERN
+
+    factory = available_connectors()[kit.platform].factory
+    options = getattr(importlib.import_module(factory.__module__), "OPTIONS", ())
+    assert [name for name in options if SECRET_KEY_PATTERN.search(name)] == []
+
+
 def _fetch(kit: PlatformKit, platform: FakePlatform, cursor: Cursor | None = None) -> FetchResult:
     return kit.build(platform).fetch(cursor)
 

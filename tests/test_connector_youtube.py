@@ -163,7 +163,7 @@ def test_oauth_sees_held_for_review_comments(platform: FakePlatform, tmp_path: P
         "client_id": "test-client.apps.googleusercontent.com", "client_secret": "test-secret",
         "refresh_token": "test-refresh-token", "type": "authorized_user",
     }
-    options = {"oauth_token_url": f"{platform.base_url}/token"}
+    options = {"oauth_refresh_url": f"{platform.base_url}/token"}
     path = tmp_path / "youtube-oauth.json"
     path.write_text(json.dumps(creds))
     secrets = {"YOUTUBE_OAUTH_TOKEN_FILE": str(path)}
