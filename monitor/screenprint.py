@@ -205,13 +205,20 @@ def render_png(sp: ScreenPrint) -> bytes:
     return out.getvalue()
 
 
-def _offline_fetcher(url: str, *args: Any, **kwargs: Any) -> Any:
-    """WeasyPrint may read the data: images we embed and nothing else (no network, no files)."""
-    if url.startswith("data:"):
+def offline_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that reads the data: images we embed and nothing else."""
+    try:
+        from weasyprint.urls import URLFetcher  # WeasyPrint >= 67
+    except ImportError:  # older WeasyPrint takes a plain function
         from weasyprint.urls import default_url_fetcher
 
-        return default_url_fetcher(url, *args, **kwargs)
-    raise ValueError(f"blocked external resource {url[:80]!r}")
+        def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+            if url.startswith("data:"):
+                return default_url_fetcher(url, *args, **kwargs)
+            raise ValueError(f"blocked external resource {url[:80]!r}")
+
+        return fetch
+    return URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
 
 
 def render_html(sp: ScreenPrint) -> str:
@@ -239,5 +246,5 @@ def render_pdf(sp: ScreenPrint) -> bytes:
     """The same screen print as an A4 PDF with selectable text."""
     from weasyprint import HTML
 
-    pdf: bytes = HTML(string=render_html(sp), url_fetcher=_offline_fetcher).write_pdf()
+    pdf: bytes = HTML(string=render_html(sp), url_fetcher=offline_fetcher()).write_pdf()
     return pdf
