@@ -425,7 +425,7 @@ class XConnector:
         if run.budget_left < len(ids):
             run.out_of_budget = True
             return ()
-        page = self._request(lambda **p: self.client.get_tweets(ids, **p), run, tweet_fields=["id"])
+        page = self._request(lambda **p: self.client.get_tweets(ids, **p), run, allow_errors=True, tweet_fields=["id"])
         gone = []
         for error in page.body.get("errors") or []:
             if isinstance(error, dict) and str(error.get("type", "")).endswith("resource-not-found"):
@@ -433,7 +433,7 @@ class XConnector:
         return tuple(g for g in gone if g in ids)
 
     def _lookup_user_id(self, run: _Run) -> str:
-        page = self._request(lambda **p: self.client.get_user(username=self.handle, **p), run)
+        page = self._request(lambda **p: self.client.get_user(username=self.handle, **p), run, allow_errors=True)
         data = page.body.get("data")
         if not isinstance(data, dict) or not data.get("id"):
             raise UnexpectedResponse(f"X has no user @{self.handle}; set options.user_id for this account")
@@ -517,7 +517,9 @@ class XConnector:
 
     # --- one request, with every failure typed ---
 
-    def _request(self, call: Callable[..., requests.Response], run: _Run, **params: Any) -> _Page:
+    def _request(
+        self, call: Callable[..., requests.Response], run: _Run, *, allow_errors: bool = False, **params: Any
+    ) -> _Page:
         now = self.env.clock()
         try:
             response = call(**params)
@@ -574,6 +576,9 @@ class XConnector:
             raise UnexpectedResponse(f"X sent malformed JSON from {urlsplit(response.url).path}") from exc
         if not isinstance(body, dict) or not isinstance(body.get("data", []), list | dict):
             raise UnexpectedResponse(f"X sent an unexpected document from {urlsplit(response.url).path}")
+        if "errors" in body and "data" not in body and "meta" not in body and not allow_errors:
+            # e.g. the account is suspended or protected: X answers 200 with only errors.
+            raise UnexpectedResponse(f"X could not serve @{self.handle}: {_detail(body)}")
         page = _Page(body, raw)
         reads = len(page.tweets) + len(page.includes("tweets")) + len(page.includes("users"))
         if isinstance(body.get("data"), dict):
@@ -627,7 +632,7 @@ def _detail(body: dict[str, Any]) -> str:
     detail = body.get("detail") or body.get("title") or ""
     if not detail and isinstance(body.get("errors"), list) and body["errors"]:
         first = body["errors"][0]
-        detail = first.get("message", "") if isinstance(first, dict) else str(first)
+        detail = (first.get("detail") or first.get("message") or first.get("title") or "") if isinstance(first, dict) else str(first)
     return str(detail)[:300] or "no details given"
 
 

@@ -116,7 +116,11 @@ class _State:
             return cls()
         try:
             data = json.loads(cursor.value)
-            return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+            state = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+            for name in ("videos", "threads", "etags", "resume", "deep"):
+                if not isinstance(getattr(state, name), dict):
+                    raise TypeError(f"{name} is not a mapping")
+            return state
         except (ValueError, TypeError, AttributeError) as exc:
             log.warning("youtube cursor unreadable (%s): starting from scratch", exc)
             return cls()
@@ -124,6 +128,10 @@ class _State:
     def dump(self) -> Cursor:
         if len(self.threads) > THREAD_STATE_LIMIT:  # keep the most recently seen threads
             self.threads = dict(list(self.threads.items())[-THREAD_STATE_LIMIT:])
+        # Per-video comment checks ("comments:<id>") of videos no longer known are dropped.
+        for table in (self.etags, self.resume):
+            for key in [k for k in table if ":" in k and k.split(":", 1)[1] not in self.videos]:
+                del table[key]
         return Cursor(json.dumps(self.__dict__, sort_keys=True))
 
 

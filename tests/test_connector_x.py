@@ -250,3 +250,15 @@ def test_bearer_token_never_reaches_the_logs(platform: FakePlatform, caplog: pyt
     with caplog.at_level(logging.DEBUG):
         build(platform).fetch(None)
     assert TOKEN not in caplog.text
+
+
+def test_errors_only_answer_is_unexpected_and_a_bad_cursor_restarts(platform: FakePlatform) -> None:
+    suspended = {"errors": [{"title": "Forbidden", "detail": "User has been suspended: [oakfieldprimary]."}]}
+    platform.route("GET", "/2/users/", lambda _r: Response.json(suspended))
+    with pytest.raises(UnexpectedResponse, match="suspended"):
+        build(platform).fetch(None)
+    platform.routes.clear()
+    x_kit.small_account(NOW).install(platform)
+    from monitor.domain import Cursor
+
+    assert len(build(platform).fetch(Cursor("not json")).items) == 14  # read again from scratch

@@ -282,3 +282,13 @@ def test_daily_deep_sweep_finds_late_replies_and_edits_on_old_items(platform: Fa
         found |= {i.external_id for i in result.items}
         cursor = result.cursor
     assert found == {reply["id"], old_video["id"]}
+
+
+def test_a_damaged_cursor_means_a_fresh_start(platform: FakePlatform) -> None:
+    youtube_kit.small_channel(NOW).install(platform)
+    from monitor.domain import Cursor
+
+    fresh = build(platform).fetch(None)
+    for damaged in ("{", '{"videos": [1, 2]}', "[]"):
+        again = build(platform).fetch(Cursor(damaged))
+        assert {i.external_id for i in again.items} == {i.external_id for i in fresh.items}
