@@ -11,6 +11,12 @@ from pathlib import Path
 Command = Callable[[argparse.Namespace], int]
 
 
+def _config_options(parser: argparse.ArgumentParser) -> None:
+    """Let --config and --verbose also follow the action (SUPPRESS keeps a value given before it)."""
+    parser.add_argument("--config", "-c", default=argparse.SUPPRESS, help="configuration file")
+    parser.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+
+
 def _default_actor() -> str:
     try:
         return f"user {getpass.getuser()}"
@@ -34,6 +40,8 @@ def add_commands(add: Callable[[str, str], argparse.ArgumentParser]) -> dict[str
     release.add_argument("alert_id", type=int)
     release.add_argument("--as", dest="as_name", required=True, metavar="NAME")
     release.add_argument("--note", default="")
+    for parser in (export, hold, release):
+        _config_options(parser)
 
     add("verify", "re-hash every stored evidence file and the custody log; exit 1 if anything changed")
 

@@ -10,6 +10,12 @@ from monitor.lifecycle import AlertLifecycle, Outcome
 from storage.lifecycle import LifecycleError
 
 
+def _config_options(parser: argparse.ArgumentParser) -> None:
+    """Let --config and --verbose also follow the action (SUPPRESS keeps a value given before it)."""
+    parser.add_argument("--config", "-c", default=argparse.SUPPRESS, help="configuration file")
+    parser.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+
+
 def add_parsers(alert_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``ack`` and ``resolve`` to ``hallmon alerts``."""
     ack = alert_sub.add_parser("ack", help="acknowledge an alert: you have seen it and are dealing with it")
@@ -26,6 +32,8 @@ def add_parsers(alert_sub: argparse._SubParsersAction) -> None:  # type: ignore[
         help="post-removed: the post was taken down; false-positive: nothing was wrong; actioned: dealt with otherwise",
     )
     resolve.add_argument("--note", default="", help="what was done")
+    _config_options(ack)
+    _config_options(resolve)
 
 
 def _ack(app: App, args: argparse.Namespace) -> int:
