@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -158,13 +158,10 @@ def _account_words(alert: Alert) -> str:
 
 def _when(moment: datetime) -> str:
     if moment.tzinfo is None:  # domain times are UTC; tolerate a naive one rather than crash
-        moment = moment.replace(tzinfo=timezone.utc)
-    utc = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    utc = moment.astimezone(UTC)
     local = moment.astimezone(UK)
-    return (
-        f"{local:%A} {local.day} {local:%B %Y at %H:%M} UK time ({local.tzname()}); "
-        f"{utc:%Y-%m-%d %H:%M} UTC"
-    )
+    return f"{local:%A} {local.day} {local:%B %Y at %H:%M} UK time ({local.tzname()}); {utc:%Y-%m-%d %H:%M} UTC"
 
 
 def subject_for(alert: Alert, settings: EmailSettings) -> str:
@@ -233,9 +230,7 @@ def excerpt_segments(text: str, spans: Sequence[TextSpan]) -> list[tuple[str, bo
 # --- composing ---
 
 
-def compose_alert_email(
-    alert: Alert, settings: EmailSettings, attachments: Sequence[Attachment] = ()
-) -> EmailMessage:
+def compose_alert_email(alert: Alert, settings: EmailSettings, attachments: Sequence[Attachment] = ()) -> EmailMessage:
     """Build the alert email (text + HTML alternatives, then attachments) for one alert."""
     if not settings.to_addresses:
         raise EmailCompositionError("no recipients configured for alert emails ([alerts] recipients)")
@@ -255,14 +250,14 @@ def compose_alert_email(
     names = [_safe_filename(a.filename) for a in attachments]
     message.set_content(_render_text(alert, settings, names), subtype="plain", charset="utf-8")
     message.add_alternative(_render_html(alert, settings, names), subtype="html", charset="utf-8")
-    for attachment, name in zip(attachments, names):
+    for attachment, name in zip(attachments, names, strict=True):
         maintype, subtype = _split_type(attachment.content_type)
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=name)
     return message
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 _MESSAGE_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
@@ -354,8 +349,7 @@ def _render_text(alert: Alert, settings: EmailSettings, names: Sequence[str]) ->
         for s, marked in excerpt_segments(item.text, alert.finding.finding.evidence.spans)
     )
     lines = [
-        f"Hall Monitor found something on {school}'s official social media that needs your "
-        "attention.",
+        f"Hall Monitor found something on {school}'s official social media that needs your attention.",
         "",
         f"WHAT WAS FOUND: {f.title}",
         f"  In a {f.kind} on {f.where}.",
@@ -416,8 +410,7 @@ def _render_html(alert: Alert, settings: EmailSettings, names: Sequence[str]) ->
         ("Captured by Hall Monitor", _e(f.captured)),
     ]
     table = "\n".join(
-        f'<tr><th align="left" valign="top" style="padding-right:1em">{k}</th><td>{v}</td></tr>'
-        for k, v in rows
+        f'<tr><th align="left" valign="top" style="padding-right:1em">{k}</th><td>{v}</td></tr>' for k, v in rows
     )
     steps = "\n".join(f"<li>{_e(step)}</li>" for step in f.steps)
     attached = "".join(f"<li>{_e(name)}</li>" for name in names)

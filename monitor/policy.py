@@ -42,8 +42,7 @@ APPENDIX_1_INTRO = (
 APPENDIX_1_STEPS: tuple[str, ...] = (
     "You should never respond or retaliate to cyberbullying incidents. You should report "
     "incidents appropriately and seek support from your line manager or Head teacher.",
-    "Save evidence of the abuse; take screen prints of messages or web pages and record the "
-    "time and date.",
+    "Save evidence of the abuse; take screen prints of messages or web pages and record the time and date.",
     "Where the perpetrator is known to be a current pupil or colleague, the majority of cases "
     "can be dealt with most effectively through the school's own mediation and disciplinary "
     "procedures.",
@@ -219,13 +218,12 @@ def _abuse_steps(finding: Finding) -> list[str]:
         "If you know who wrote it: a pupil or colleague can be dealt with through the school's own "
         "procedures; for a parent or other adult, a senior member of staff can invite them to a "
         "meeting and ask them to remove the comment.",
-        "Hide or delete the comment on the school's account, and report it to the platform if it "
-        "breaks their rules.",
+        "Hide or delete the comment on the school's account, and report it to the platform if it breaks their rules.",
     ]
     if needs_police_step(finding):
         steps.append(
-            "This comment may be threatening, sexual, sexist or hateful. Appendix 1 says: \""
+            'This comment may be threatening, sexual, sexist or hateful. Appendix 1 says: "'
             + POLICE_STEP
-            + "\" Call 999 if anyone is in immediate danger; otherwise 101."
+            + '" Call 999 if anyone is in immediate danger; otherwise 101.'
         )
     return steps

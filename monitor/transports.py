@@ -60,9 +60,7 @@ class SmtpSettings:
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_MODES:
-            raise ValueError(
-                f"SMTP security must be one of {', '.join(SECURITY_MODES)}, not {self.security!r}"
-            )
+            raise ValueError(f"SMTP security must be one of {', '.join(SECURITY_MODES)}, not {self.security!r}")
         if not self.host or any(c.isspace() for c in self.host):
             raise ValueError(f"SMTP host {self.host!r} is not a host name")
         if not 0 < self.port < 65536:
@@ -93,10 +91,10 @@ class SmtpTransport:
         user = f", user {s.username}" if s.username else ""
         return f"SMTP {s.host}:{s.port} ({s.security.upper()}{user})"
 
-    def _default_connect(self, **kwargs: object) -> smtplib.SMTP:
+    def _default_connect(self, host: str, port: int, timeout: float, local_hostname: str | None) -> smtplib.SMTP:
         if self.settings.security == "ssl":
-            return smtplib.SMTP_SSL(context=self._tls, **kwargs)  # type: ignore[arg-type]
-        return smtplib.SMTP(**kwargs)  # type: ignore[arg-type]
+            return smtplib.SMTP_SSL(host, port, local_hostname=local_hostname, timeout=timeout, context=self._tls)
+        return smtplib.SMTP(host, port, local_hostname=local_hostname, timeout=timeout)
 
     def send(self, message: EmailMessage) -> None:
         """Deliver the message; raise DeliveryFailed saying whether a retry can help."""
@@ -161,9 +159,7 @@ class SmtpTransport:
             codes = [code for code, _ in exc.recipients.values()]
             refused = ", ".join(sorted(exc.recipients))
             permanent = bool(codes) and all(code >= 500 for code in codes)
-            detail = "; ".join(
-                f"{addr}: {code} {_decode(msg)}" for addr, (code, msg) in exc.recipients.items()
-            )
+            detail = "; ".join(f"{addr}: {code} {_decode(msg)}" for addr, (code, msg) in exc.recipients.items())
             return DeliveryFailed(
                 f"{where} refused every recipient ({self._scrub(detail)}). "
                 + (f"IT: check [alerts] recipients ({refused})." if permanent else "Will retry."),
@@ -181,8 +177,7 @@ class SmtpTransport:
         if isinstance(exc, smtplib.SMTPResponseException):
             permanent = exc.smtp_code >= 500
             return DeliveryFailed(
-                f"{where} answered {text}"
-                + (" and will not accept this message." if permanent else "; will retry."),
+                f"{where} answered {text}" + (" and will not accept this message." if permanent else "; will retry."),
                 permanent=permanent,
                 smtp_code=exc.smtp_code,
             )

@@ -77,7 +77,7 @@ def make_self_signed(directory: Path, common_name: str = "localhost") -> TlsFile
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -87,9 +87,7 @@ def make_self_signed(directory: Path, common_name: str = "localhost") -> TlsFile
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -140,7 +138,7 @@ class _Handler:
             mail_from=str(envelope.mail_from),
             rcpt_tos=tuple(envelope.rcpt_tos),
             raw=raw,
-            message=BytesParser(policy=policy.default).parsebytes(raw),  # type: ignore[arg-type]
+            message=BytesParser(policy=policy.default).parsebytes(raw),
             login=login.decode() if isinstance(login, bytes) else login,
             received_at=time.monotonic(),
         )
@@ -157,7 +155,8 @@ class _QuietController(Controller):
     def factory(self) -> SMTP:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
-            return super().factory()
+            server: SMTP = super().factory()  # type: ignore[no-untyped-call]
+            return server
 
 
 class LocalSmtpServer:
@@ -196,9 +195,7 @@ class LocalSmtpServer:
             return self
         kwargs: dict[str, Any] = {"hostname": self.host, "port": self.port}
         if self.auth is not None:
-            kwargs.update(
-                authenticator=self._authenticate, auth_required=True, auth_require_tls=False
-            )
+            kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=False)
         if self.starttls is not None:
             kwargs.update(tls_context=self.starttls.server_context(), require_starttls=True)
         if self.implicit_tls is not None:
@@ -256,9 +253,7 @@ class LocalSmtpServer:
         """Block until at least ``count`` messages arrived; AssertionError after ``timeout``."""
         with self._arrived:
             if not self._arrived.wait_for(lambda: len(self._messages) >= count, timeout):
-                raise AssertionError(
-                    f"expected {count} message(s) within {timeout} s, got {len(self._messages)}"
-                )
+                raise AssertionError(f"expected {count} message(s) within {timeout} s, got {len(self._messages)}")
             return list(self._messages)
 
     # --- AUTH ---

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import io
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -41,7 +42,7 @@ from monitor.email import (
     safe_link,
 )
 from monitor.transports import SmtpSettings, SmtpTransport
-from tests.smtp_server import LocalSmtpServer, smtp_server  # noqa: F401  (fixture)
+from tests.smtp_server import LocalSmtpServer, running_smtp_server
 
 SETTINGS = EmailSettings(
     school_name="St Aldhelm's Demo Primary",
@@ -49,12 +50,29 @@ SETTINGS = EmailSettings(
     to_addresses=("head@aldhelm-demo.invalid", "dsl@aldhelm-demo.invalid"),
 )
 EXPECTED_HEADERS = {
-    "Subject", "From", "To", "Date", "Message-ID", "X-Hallmon-Alert-Id", "X-Hallmon-Clause",
-    "X-Hallmon-Severity", "Auto-Submitted", "Importance", "MIME-Version", "Content-Type",
+    "Subject",
+    "From",
+    "To",
+    "Date",
+    "Message-ID",
+    "X-Hallmon-Alert-Id",
+    "X-Hallmon-Clause",
+    "X-Hallmon-Severity",
+    "Auto-Submitted",
+    "Importance",
+    "MIME-Version",
+    "Content-Type",
 }
-POSTED = datetime(2026, 11, 24, 18, 5, tzinfo=timezone.utc)
-CAPTURED = datetime(2026, 11, 24, 18, 9, 30, tzinfo=timezone.utc)
+POSTED = datetime(2026, 11, 24, 18, 5, tzinfo=UTC)
+CAPTURED = datetime(2026, 11, 24, 18, 9, 30, tzinfo=UTC)
 THREAT_TEXT = "Mr Quillfeather is a disgrace and I know where he parks. Watch yourself."
+
+
+@pytest.fixture
+def smtp() -> Iterator[LocalSmtpServer]:
+    """A plain SMTP server on 127.0.0.1 for one test."""
+    with running_smtp_server() as server:
+        yield server
 
 
 def make_alert(
@@ -150,14 +168,14 @@ def deliver(server: LocalSmtpServer, message: EmailMessage) -> EmailMessage:
 
 
 def test_alert_email_arrives_with_subject_parts_and_attachments(
-    smtp_server: LocalSmtpServer,
+    smtp: LocalSmtpServer,
 ) -> None:
     alert = make_alert(severity=Severity.CRITICAL)
     image = png_bytes()
     attachments = [Attachment("media-1.png", "image/png", image), evidence_summary(alert)]
-    got = deliver(smtp_server, compose_alert_email(alert, SETTINGS, attachments))
+    got = deliver(smtp, compose_alert_email(alert, SETTINGS, attachments))
 
-    received = smtp_server.messages[0]
+    received = smtp.messages[0]
     assert received.mail_from == SETTINGS.from_address
     assert set(received.rcpt_tos) == set(SETTINGS.to_addresses)
     subject = str(got["Subject"])
@@ -195,7 +213,7 @@ def test_message_id_and_subject_are_stable_across_compositions() -> None:
 
 
 def test_hostile_platform_content_is_escaped_and_never_becomes_a_header(
-    smtp_server: LocalSmtpServer,
+    smtp: LocalSmtpServer,
 ) -> None:
     alert = make_alert(
         text='Look <script>alert("x")</script><img src=x onerror=alert(1)> at "this" & that',
@@ -205,8 +223,8 @@ def test_hostile_platform_content_is_escaped_and_never_becomes_a_header(
         permalink="javascript:alert(document.cookie)",
     )
     evil_file = Attachment("../../x\r\nBcc: f@evil.invalid.png", "image/png\r\nX-A: 1", b"\x89PNG")
-    got = deliver(smtp_server, compose_alert_email(alert, SETTINGS, [evil_file]))
-    received = smtp_server.messages[0]
+    got = deliver(smtp, compose_alert_email(alert, SETTINGS, [evil_file]))
+    received = smtp.messages[0]
 
     assert set(received.rcpt_tos) == set(SETTINGS.to_addresses)
     assert got["Bcc"] is None and got["X-Injected"] is None and got["X-A"] is None
@@ -279,10 +297,7 @@ def test_school_post_naming_a_child_quotes_4_1_f_and_asks_for_consent_check() ->
     )
     text, html = parts(compose_alert_email(alert, SETTINGS))
     subject = str(compose_alert_email(alert, SETTINGS)["Subject"])
-    assert subject == (
-        "[Hall Monitor] High: A child's name with their picture in a post on Instagram "
-        "@staldhelms_demo"
-    )
+    assert subject == ("[Hall Monitor] High: A child's name with their picture in a post on Instagram @staldhelms_demo")
     assert "must not: f) Contain children's names with their picture" in text
     assert "consent" in text and "remove the child's name" in text
     assert "Written by: the school's account" in text
@@ -305,16 +320,14 @@ def test_personal_data_steps_name_the_dpo() -> None:
 
 
 def test_comment_from_the_public_under_4_1_is_hidden_not_edited() -> None:
-    alert = make_alert(
-        clause=Clause.PERSONAL_DATA, category="personal_data.phone", kind=ItemKind.COMMENT
-    )
+    alert = make_alert(clause=Clause.PERSONAL_DATA, category="personal_data.phone", kind=ItemKind.COMMENT)
     steps = policy.next_steps(alert.finding.finding, alert.item.item)
     assert "hide or delete it" in steps[0]
     assert not any("disciplinary" in step for step in steps)
 
 
 def test_times_are_shown_in_uk_time_and_utc() -> None:
-    summer = make_alert(created_at=datetime(2026, 7, 1, 11, 30, tzinfo=timezone.utc))
+    summer = make_alert(created_at=datetime(2026, 7, 1, 11, 30, tzinfo=UTC))
     text, _ = parts(compose_alert_email(summer, SETTINGS))
     assert "Wednesday 1 July 2026 at 12:30 UK time (BST); 2026-07-01 11:30 UTC" in text
     assert "Tuesday 24 November 2026 at 18:09 UK time (GMT); 2026-11-24 18:09 UTC" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import logging
 import smtplib
 import time
@@ -27,11 +28,17 @@ from tests.smtp_server import (
     free_port,
     make_self_signed,
     running_smtp_server,
-    smtp_server,  # noqa: F401  (fixture)
 )
 from tests.test_email import SETTINGS, make_alert
 
 USER, PASSWORD = "hallmon-alerts", "correct-horse-7Qz"
+
+
+@pytest.fixture
+def smtp() -> Iterator[LocalSmtpServer]:
+    """A plain SMTP server on 127.0.0.1 for one test."""
+    with running_smtp_server() as server:
+        yield server
 
 
 def alert_message(alert_id: int = 42) -> EmailMessage:
@@ -83,9 +90,8 @@ def test_wrong_password_is_permanent_and_never_shows_the_password(
 
 
 def test_missing_login_when_server_requires_auth_is_permanent() -> None:
-    with running_smtp_server(auth=(USER, PASSWORD)) as server:
-        with pytest.raises(DeliveryFailed) as failure:
-            plain(server).send(alert_message())
+    with running_smtp_server(auth=(USER, PASSWORD)) as server, pytest.raises(DeliveryFailed) as failure:
+        plain(server).send(alert_message())
     assert failure.value.permanent and failure.value.smtp_code == 530
 
 
@@ -123,9 +129,8 @@ def test_unknown_host_is_temporary() -> None:
 )
 def test_every_recipient_refused(reply: str, permanent: bool) -> None:
     replies = {address: reply for address in SETTINGS.to_addresses}
-    with running_smtp_server(rcpt_replies=replies) as server:
-        with pytest.raises(DeliveryFailed) as failure:
-            plain(server).send(alert_message())
+    with running_smtp_server(rcpt_replies=replies) as server, pytest.raises(DeliveryFailed) as failure:
+        plain(server).send(alert_message())
     assert failure.value.permanent is permanent
     assert SETTINGS.to_addresses[0] in str(failure.value)
 
@@ -144,9 +149,8 @@ def test_one_recipient_refused_still_counts_as_delivered(caplog: pytest.LogCaptu
     [("554 5.6.0 Message rejected as spam", True), ("451 4.3.0 Local problem, try later", False)],
 )
 def test_data_rejected(reply: str, permanent: bool) -> None:
-    with running_smtp_server(data_reply=reply) as server:
-        with pytest.raises(DeliveryFailed) as failure:
-            plain(server).send(alert_message())
+    with running_smtp_server(data_reply=reply) as server, pytest.raises(DeliveryFailed) as failure:
+        plain(server).send(alert_message())
     assert failure.value.permanent is permanent and failure.value.smtp_code == int(reply[:3])
 
 
@@ -164,9 +168,7 @@ def test_slow_server_times_out_as_temporary() -> None:
 
 def test_starttls_with_a_trusted_certificate(tls_files: TlsFiles) -> None:
     with running_smtp_server(starttls=tls_files, auth=(USER, PASSWORD)) as server:
-        settings = SmtpSettings(
-            host="localhost", port=server.port, username=USER, password=PASSWORD
-        )
+        settings = SmtpSettings(host="localhost", port=server.port, username=USER, password=PASSWORD)
         SmtpTransport(settings, tls_context=tls_files.client_context()).send(alert_message())
         assert server.wait_for(1)[0].login == USER
 
@@ -180,12 +182,12 @@ def test_starttls_with_an_untrusted_certificate_is_permanent(tls_files: TlsFiles
     assert failure.value.permanent and "certificate" in str(failure.value)
 
 
-def test_starttls_asked_for_but_not_offered_is_permanent(smtp_server: LocalSmtpServer) -> None:
-    transport = SmtpTransport(SmtpSettings(host=smtp_server.host, port=smtp_server.port))
+def test_starttls_asked_for_but_not_offered_is_permanent(smtp: LocalSmtpServer) -> None:
+    transport = SmtpTransport(SmtpSettings(host=smtp.host, port=smtp.port))
     with pytest.raises(DeliveryFailed) as failure:
         transport.send(alert_message())
     assert failure.value.permanent and "security" in str(failure.value)
-    assert smtp_server.messages == []
+    assert smtp.messages == []
 
 
 def test_implicit_tls(tls_files: TlsFiles) -> None:
@@ -195,19 +197,17 @@ def test_implicit_tls(tls_files: TlsFiles) -> None:
         assert len(server.wait_for(1)) == 1
 
 
-def test_injected_connection_factory_is_used(smtp_server: LocalSmtpServer) -> None:
+def test_injected_connection_factory_is_used(smtp: LocalSmtpServer) -> None:
     calls: list[dict[str, object]] = []
 
     def connect(**kwargs: object) -> smtplib.SMTP:
         calls.append(kwargs)
         return smtplib.SMTP(**kwargs)  # type: ignore[arg-type]
 
-    settings = SmtpSettings(
-        host=smtp_server.host, port=smtp_server.port, security="none", helo_name="hallmon.school"
-    )
+    settings = SmtpSettings(host=smtp.host, port=smtp.port, security="none", helo_name="hallmon.school")
     SmtpTransport(settings, connect=connect).send(alert_message())
     assert calls and calls[0]["local_hostname"] == "hallmon.school"
-    assert len(smtp_server.wait_for(1)) == 1
+    assert len(smtp.wait_for(1)) == 1
 
 
 @pytest.mark.parametrize(
@@ -226,8 +226,7 @@ def test_bad_smtp_settings_are_refused(options: dict[str, object]) -> None:
 
 def test_describe_names_the_server_but_not_the_password() -> None:
     transport = SmtpTransport(
-        SmtpSettings(host="smtp.school.invalid", port=465, security="ssl", username=USER,
-                     password=PASSWORD)
+        SmtpSettings(host="smtp.school.invalid", port=465, security="ssl", username=USER, password=PASSWORD)
     )
     assert transport.describe() == f"SMTP smtp.school.invalid:465 (SSL, user {USER})"
     assert PASSWORD not in repr(transport.settings)
