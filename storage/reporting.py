@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.domain import AlertState
@@ -104,7 +104,10 @@ def week_figures(session: Session, start: datetime, end: datetime) -> WeekFigure
     detectors = tuple(
         f"{name}@{ver}"
         for name, ver in session.execute(
-            select(distinct(FindingRow.detector), FindingRow.detector_version).where(within(FindingRow.created_at)).order_by(FindingRow.detector)
+            select(FindingRow.detector, FindingRow.detector_version)
+            .where(within(FindingRow.created_at))
+            .distinct()
+            .order_by(FindingRow.detector, FindingRow.detector_version)
         ).all()
     )
     return WeekFigures(platforms, findings, _alerts(session, start, end), _health(session, start, end), _days(session, start, end), detectors)
