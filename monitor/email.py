@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from monitor import policy
-from monitor.domain import Alert, ItemKind, Severity, TextSpan
+from monitor.domain import Alert, ImageRegion, ItemKind, Severity, TextSpan
 
 UK = ZoneInfo("Europe/London")
 SUBJECT_MAX = 140
@@ -169,7 +169,7 @@ def subject_for(alert: Alert, settings: EmailSettings) -> str:
     finding = alert.finding.finding
     title = policy.clause_info(finding.clause).title
     kind = KIND_WORDS.get(alert.item.item.kind, "post")
-    prefix = header_text(settings.subject_prefix, 40)
+    prefix = header_text(settings.subject_prefix, 60)
     text = f"{SEVERITY_WORDS[finding.severity]}: {title} in a {kind} on {_account_words(alert)}"
     return header_text(f"{prefix} {text}".strip(), SUBJECT_MAX)
 
@@ -295,6 +295,8 @@ class _Facts:
     severity: str
     confidence: str
     explanation: str
+    pictures: str
+    deleted: str
     steps: list[str]
     alert_id: int
     category: str
@@ -327,6 +329,8 @@ def _facts(alert: Alert, settings: EmailSettings) -> _Facts:
         severity=SEVERITY_WORDS[finding.severity],
         confidence=f"{round(max(0.0, min(1.0, finding.confidence)) * 100)}%",
         explanation=body_text(finding.evidence.explanation).strip(),
+        pictures=_pictures(finding.evidence.regions),
+        deleted=_when(alert.item.deleted_at) if alert.item.deleted_at else "",
         steps=policy.next_steps(finding, item),
         alert_id=int(alert.id),
         category=header_text(finding.category, 80),
@@ -334,6 +338,15 @@ def _facts(alert: Alert, settings: EmailSettings) -> _Facts:
         external_id=header_text(item.external_id, 80),
         message_id=alert.message_id,
     )
+
+
+def _pictures(regions: Sequence[ImageRegion]) -> str:
+    """'2 faces marked' style summary of the image regions a detector pointed at."""
+    counts: dict[str, int] = {}
+    for region in regions:
+        label = header_text(region.label, 40) or "area"
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n} {label}{'' if n == 1 else 's'} marked" for label, n in counts.items())
 
 
 def _it_commands(alert_id: int) -> list[str]:
@@ -357,6 +370,10 @@ def _render_text(alert: Alert, settings: EmailSettings, names: Sequence[str]) ->
     ]
     if f.explanation:
         lines.append(f"  Why: {f.explanation}")
+    if f.pictures:
+        lines.append(f"  In the pictures: {f.pictures}")
+    if f.deleted:
+        lines.append(f"  It has since been deleted from the platform ({f.deleted}); the saved copy is attached.")
     lines += ["", "THE POLICY", f"  {f.section}:", f'  "{f.quote}"', "", "WHERE AND WHEN"]
     lines += [f"  Account: {f.where}", f"  Written by: {f.author}"]
     if f.link:
@@ -416,6 +433,10 @@ def _render_html(alert: Alert, settings: EmailSettings, names: Sequence[str]) ->
     attached = "".join(f"<li>{_e(name)}</li>" for name in names)
     commands = "<br>\n".join(f"<code>{_e(c)}</code>" for c in _it_commands(f.alert_id))
     why = f"<p>Why: {_e(f.explanation)}</p>" if f.explanation else ""
+    if f.pictures:
+        why += f"<p>In the pictures: {_e(f.pictures)}</p>"
+    if f.deleted:
+        why += f"<p>It has since been deleted from the platform ({_e(f.deleted)}); the saved copy is attached.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>{_e(f.title)}</title></head>
 <body style="font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.4">

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import io
 import json
-from datetime import datetime, UTC
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -407,3 +408,11 @@ def test_every_clause_has_quoted_wording_and_next_steps() -> None:
         text, _ = parts(compose_alert_email(alert, SETTINGS))
         assert policy.CLAUSES[clause].wording in text
         assert len(policy.next_steps(alert.finding.finding, alert.item.item)) >= 2
+
+
+def test_picture_regions_and_a_later_deletion_are_mentioned() -> None:
+    alert = make_alert()
+    alert = replace(alert, item=replace(alert.item, deleted_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC)))
+    text, html = parts(compose_alert_email(alert, SETTINGS))
+    assert "In the pictures: 1 face marked" in text and "1 face marked" in html
+    assert "deleted from the platform (Wednesday 25 November 2026 at 09:00 UK time (GMT)" in text

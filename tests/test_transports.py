@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import logging
 import smtplib
 import time
+from collections.abc import Iterator
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.parser import BytesParser
