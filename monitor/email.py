@@ -88,7 +88,11 @@ def header_text(value: str, limit: int = 200) -> str:
             out.append(" ")
         elif unicodedata.category(ch) not in _HEADER_DROP:
             out.append(ch)
-    return _cap(re.sub(r"\s+", " ", "".join(out)).strip(), limit)
+    cleaned = re.sub(r"\s+", " ", "".join(out)).strip()
+    # The email package decodes anything shaped like an RFC 2047 encoded word ("=?utf-8?q?=0D=0A?=")
+    # when a header is set, and Python < 3.11.10 then writes the decoded CR LF out raw: a header
+    # injection. Breaking the "=?" opener keeps such text literal.
+    return _cap(cleaned.replace("=?", "= ?"), limit)
 
 
 def body_text(value: str) -> str:
@@ -253,14 +257,23 @@ def compose_alert_email(alert: Alert, settings: EmailSettings, attachments: Sequ
     for attachment, name in zip(attachments, names, strict=True):
         maintype, subtype = _split_type(attachment.content_type)
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=name)
+    _check_headers(message)
     return message
+
+
+def _check_headers(message: EmailMessage) -> None:
+    # Last line of defence: whatever the cleaning above missed must not become a new header.
+    for part in message.walk():
+        for name, value in part.items():
+            if any(c in str(value) for c in "\r\n\x00"):
+                raise EmailCompositionError(f"refusing to send: header {name} would contain a line break")
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-_MESSAGE_ID = re.compile(r"^<[^<>\s@]+@[^<>\s@]+>$")
+_MESSAGE_ID = re.compile(r"^<[!-;=?-~]+@[!-;=?-~]+>$")  # printable ASCII, no <, >, @ inside
 
 
 def _message_id(value: str) -> str:

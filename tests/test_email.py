@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -416,3 +417,75 @@ def test_picture_regions_and_a_later_deletion_are_mentioned() -> None:
     text, html = parts(compose_alert_email(alert, SETTINGS))
     assert "In the pictures: 1 face marked" in text and "1 face marked" in html
     assert "deleted from the platform (Wednesday 25 November 2026 at 09:00 UK time (GMT)" in text
+
+
+NASTY = [
+    "\r",
+    "\n",
+    "\r\n",
+    "\x00",
+    "\x1b[31m",
+    "\u200b",
+    "\u200d",
+    "\u202e",
+    "\u2066",
+    "\ufeff",
+    "\u2028",
+    "\ud800",
+    "<",
+    ">",
+    "&",
+    '"',
+    "'",
+    "Bcc: x@evil.invalid",
+    "=?utf-8?q?=0D=0ABcc:?=",
+    "javascript:",
+    "<script>",
+    "ŵ",
+    "🌟",
+    "a" * 300,
+    " ",
+    "\t",
+    "%0d%0a",
+]
+
+
+def test_random_hostile_values_never_crash_or_add_headers() -> None:
+    import random
+
+    rng = random.Random(20261125)
+
+    def nasty() -> str:
+        return "".join(rng.choice(NASTY) for _ in range(rng.randint(0, 12)))
+
+    for _ in range(150):
+        spans = tuple(TextSpan(rng.randint(-5, 60), rng.randint(-5, 80)) for _ in range(rng.randint(0, 3)))
+        alert = make_alert(
+            text=nasty(),
+            spans=spans,
+            author=nasty(),
+            handle=nasty(),
+            permalink=rng.choice(["https://example.invalid/", ""]) + nasty(),
+            account=Account("instagram", nasty(), display_name=nasty()),
+        )
+        attachment = Attachment(nasty(), nasty(), nasty().encode("utf-8", "replace"))
+        raw = compose_alert_email(alert, SETTINGS, [attachment]).as_bytes()
+        header_block = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        names = {line.split(":", 1)[0] for line in header_block.split("\r\n") if line[:1] not in " \t"}
+        assert names == EXPECTED_HEADERS
+        message = BytesParser(policy=email_policy.default).parsebytes(raw)
+        assert isinstance(message, EmailMessage)
+        _, html = parts(message)
+        assert "<script" not in html.lower()
+        assert all(href.startswith(("https://", "http://")) for href in re.findall(r'href="([^"]*)"', html))
+
+
+def test_encoded_word_lookalikes_cannot_smuggle_a_line_break_into_a_header() -> None:
+    sneaky = "ŵ =?utf-8?q?=0D=0ABcc:_victim@evil.invalid?="
+    alert = make_alert(handle=sneaky, author=sneaky, account=Account("instagram", sneaky, display_name=sneaky))
+    message = compose_alert_email(alert, SETTINGS, [Attachment(sneaky + ".png", "image/png", b"x")])
+    raw = message.as_bytes()
+    assert b"\r\nBcc" not in raw
+    parsed = BytesParser(policy=email_policy.default).parsebytes(raw)
+    assert parsed["Bcc"] is None and "\n" not in str(parsed["Subject"])
+    assert "victim@evil.invalid" in str(parsed["Subject"])  # kept, as harmless literal text
