@@ -155,6 +155,13 @@ class SmtpTransport:
                 "'security' (starttls / ssl / none) and whether the server needs a login.",
                 permanent=True,
             )
+        if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 530:
+            return DeliveryFailed(
+                f"{where} requires a login or an encrypted connection first ({text}). IT: set "
+                "'username' and the SMTP password secret, or security = \"starttls\".",
+                permanent=True,
+                smtp_code=530,
+            )
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             codes = [code for code, _ in exc.recipients.values()]
             refused = ", ".join(sorted(exc.recipients))

@@ -93,6 +93,15 @@ def test_missing_login_when_server_requires_auth_is_permanent() -> None:
     with running_smtp_server(auth=(USER, PASSWORD)) as server, pytest.raises(DeliveryFailed) as failure:
         plain(server).send(alert_message())
     assert failure.value.permanent and failure.value.smtp_code == 530
+    assert "requires a login" in str(failure.value)
+
+
+def test_plain_connection_to_a_server_that_requires_starttls_is_permanent(tls_files: TlsFiles) -> None:
+    with running_smtp_server(starttls=tls_files) as server:
+        with pytest.raises(DeliveryFailed) as failure:
+            plain(server).send(alert_message())
+        assert server.messages == []
+    assert failure.value.permanent and "starttls" in str(failure.value)
 
 
 def test_server_down_is_temporary_then_delivers_on_the_same_port() -> None:
