@@ -363,7 +363,11 @@ def _pictures(regions: Sequence[ImageRegion]) -> str:
 
 
 def _it_commands(alert_id: int) -> list[str]:
-    return [f"hallmon alerts show {alert_id}", f"hallmon evidence export {alert_id}"]
+    return [
+        f"hallmon alerts show {alert_id}",
+        f"hallmon evidence export {alert_id}",
+        f'hallmon alerts ack {alert_id} --as "Your Name"   (once someone is dealing with it)',
+    ]
 
 
 def _render_text(alert: Alert, settings: EmailSettings, names: Sequence[str]) -> str:

@@ -200,7 +200,7 @@ def test_alert_email_arrives_with_subject_parts_and_attachments(
     assert "https://www.instagram.com/p/DemoPost123/c/9001/" in text
     assert '<a href="https://www.instagram.com/p/DemoPost123/c/9001/"' in html
     assert "hallmon alerts show 42" in text and "hallmon evidence export 42" in text
-    assert "hallmon alerts show 42" in html
+    assert "hallmon alerts show 42" in html and "hallmon alerts ack 42 --as &quot;Your Name&quot;" in html
     assert "[[Mr Quillfeather]]" in text and "<mark>Mr Quillfeather</mark>" in html
     assert "<mark>Watch yourself</mark>" in html
     assert "Jo Bramblewick" in text and "media-1.png" in text
