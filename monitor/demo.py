@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from importlib.resources import files
 from pathlib import Path
 
 from monitor.app import App
@@ -20,6 +19,7 @@ from storage.outbox import Outbox
 from storage.repository import Repository
 
 MARKER = ".hallmon-demo"
+DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 
 DEMO_CONFIG = """\
 # Written by `hallmon demo`. Use it to look around afterwards, for example:
@@ -68,7 +68,7 @@ def prepare(output: Path) -> Path:
         shutil.rmtree(output)
     output.mkdir(parents=True)
     (output / MARKER).write_text("made by hallmon demo\n")
-    data = Path(str(files("monitor") / "demo_data"))
+    data = DEMO_DATA
     for account in ("instagram", "x"):
         shutil.copytree(data / "accounts" / account, output / "exports" / account)
     shutil.copytree(data / "images", output / "exports" / "instagram" / "images", ignore=shutil.ignore_patterns("*.md"))
@@ -86,7 +86,7 @@ def run_demo(output: Path) -> int:
     settings = load_settings(config, set(available_connectors()))
     # The demo is self-contained: it must not pick up a real school's database or secrets.
     app = App.build(settings, environ={})
-    data = Path(str(files("monitor") / "demo_data"))
+    data = DEMO_DATA
     import_roster(app, data / "pupils.csv", "pupils")
     import_roster(app, data / "staff.csv", "staff")
     report = Daemon(app).cycle_once()
