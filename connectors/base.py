@@ -20,9 +20,14 @@ from monitor.domain import Account, Cursor, FetchResult, Usage
 
 
 class ConnectorError(Exception):
-    """Base of every failure a connector may raise."""
+    """Base of every failure a connector may raise.
+
+    ``usage`` is what the failed fetch had already cost (quota is spent even when a later call
+    fails), so the daemon can record it in the usage ledger.
+    """
 
     kind = "error"
+    usage: Usage = Usage()
 
 
 class NotConfigured(ConnectorError):

@@ -133,7 +133,7 @@ class Pipeline:
         try:
             result = connector.fetch(cursor)
         except ConnectorError as exc:
-            return self._record_failure(account, started, exc.kind, str(exc), _resume_at(exc))
+            return self._record_failure(account, started, exc.kind, str(exc), _resume_at(exc), exc.usage)
         except Exception as exc:  # a connector bug must not stop the other accounts
             log.debug("%s", traceback.format_exc())
             return self._record_failure(account, started, "crash", f"{type(exc).__name__}: {exc}", None)
@@ -214,7 +214,13 @@ class Pipeline:
         return list(captures.values())
 
     def _record_failure(
-        self, account: Account, started: datetime, kind: str, message: str, resume_at: datetime | None
+        self,
+        account: Account,
+        started: datetime,
+        kind: str,
+        message: str,
+        resume_at: datetime | None,
+        usage: Usage = Usage(),
     ) -> PollOutcome:
         with self.database.sessions.begin() as session:
             repo = Repository(session, self.evidence)
@@ -228,7 +234,8 @@ class Pipeline:
             row.consecutive_failures += 1
             row.polls_failed += 1
             row.paused_until = resume_at
-            repo.log_poll(account.key, started, self.clock() - started, kind, message[:2000], 0, Usage())
+            repo.add_usage(account.key, started, usage)
+            repo.log_poll(account.key, started, self.clock() - started, kind, message[:2000], 0, usage)
         if changed:  # log the change from working to failing, not every failed poll
             suffix = f"; paused until {resume_at.isoformat()}" if resume_at else ""
             log.warning("account %s: %s: %s%s", account.key, kind, message, suffix)
