@@ -14,6 +14,7 @@ from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
 from monitor.clock import Clock
 from monitor.domain import Severity
@@ -146,9 +147,7 @@ class DigestBuilder:
         day = now.astimezone(self.zone()).strftime("%Y-%m-%d")
         return Digest(day, tuple(findings), tuple(removals), tuple(finding_ids), tuple(removal_ids))
 
-    def zone(self):  # type: ignore[no-untyped-def]
-        from zoneinfo import ZoneInfo
-
+    def zone(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
 
     def message(self, digest: Digest) -> EmailMessage:

@@ -292,8 +292,8 @@ def export_alert(
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".export-", suffix=".zip")
     try:
         with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in ["README.txt", "manifest.json"] + sorted(n for n in files if n not in ("README.txt", "manifest.json")):
-                info = zipfile.ZipInfo(f"hallmon-alert-{alert_id}/{name}", date_time=stamp)  # type: ignore[arg-type]
+            for name in ["README.txt", "manifest.json", *sorted(n for n in files if n not in ("README.txt", "manifest.json"))]:
+                info = zipfile.ZipInfo(f"hallmon-alert-{alert_id}/{name}", date_time=stamp)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, files[name])
         os.replace(tmp, target)

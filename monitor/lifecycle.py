@@ -310,8 +310,8 @@ def escalation_message(
         elif part.get_content_type() == "text/html":
             banner = f'<p style="border:2px solid #b00;padding:8px;font-weight:bold">{html.escape(note)}</p>'
             body = part.get_content()
-            body, found = _BODY_TAG.subn(lambda m: m.group(0) + banner, body, count=1)
-            body = body if found else banner + body
+            match = _BODY_TAG.search(body)
+            body = body[: match.end()] + banner + body[match.end() :] if match else banner + body
             part.set_content(body, subtype="html", charset="utf-8")
     return message
 

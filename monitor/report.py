@@ -184,7 +184,7 @@ def charts(report: WeeklyReport) -> dict[str, bytes]:
         counts = [sum(f.count for f in report.figures.findings if f.clause == c and f.severity == severity) for c in clauses]
         if any(counts):
             ax.bar(clauses, counts, bottom=bottom, label=severity, color=SEVERITY_COLOURS[severity])
-            bottom = [b + n for b, n in zip(bottom, counts)]
+            bottom = [b + n for b, n in zip(bottom, counts, strict=True)]
     ax.set_title("Findings by policy clause and severity")
     ax.set_ylabel("findings")
     if not clauses:
@@ -245,7 +245,8 @@ def report_email(report: WeeklyReport, pdf: bytes, from_address: str, recipients
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(render("report.txt.j2", r=report, f=report.figures), subtype="plain", charset="utf-8")
     message.add_alternative(render_report_html(report, lambda name: f"cid:chart-{name}@hallmon"), subtype="html", charset="utf-8")
-    html_part = message.get_payload()[1]  # type: ignore[index]
+    html_part = message.get_body(("html",))
+    assert html_part is not None  # just added above
     for name, png in report.charts.items():
         html_part.add_related(png, "image", "png", cid=f"<chart-{name}@hallmon>", filename=f"{name}.png")
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"hallmon-report-{report.week.label}.pdf")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Integer, Select, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from monitor.domain import AlertState, Severity
@@ -252,7 +252,7 @@ class RetentionStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _base(self):  # type: ignore[no-untyped-def]
+    def _base(self) -> Select[int, str, str, str]:
         purged = select(ItemPurgeRow.item_id)
         held = select(LegalHoldRow.item_id).where(LegalHoldRow.lifted_at.is_(None))
         return (
@@ -266,7 +266,7 @@ class RetentionStore:
     ) -> list[PurgeCandidate]:
         found: dict[int, PurgeCandidate] = {}
 
-        def collect(query, rule: str) -> None:  # type: ignore[no-untyped-def]
+        def collect(query: Select[int, str, str, str], rule: str) -> None:
             for item_id, platform, account_key, external_id in self.session.execute(query).all():
                 found.setdefault(item_id, PurgeCandidate(item_id, platform, account_key, external_id, rule))
 
@@ -327,7 +327,7 @@ class RetentionStore:
             if blob is not None and blob.purged_at is None:
                 blob.purged_at = now
         if doomed:
-            self.session.execute(MediaAnalysisRow.__table__.delete().where(MediaAnalysisRow.sha256.in_(doomed)))
+            self.session.execute(delete(MediaAnalysisRow).where(MediaAnalysisRow.sha256.in_(doomed)))
         for row in self.session.scalars(select(ItemRow).where(ItemRow.id.in_(ids))).all():
             row.text, row.author, row.attributes = "", "", {}
         for media in self.session.scalars(select(MediaRow).where(MediaRow.item_id.in_(ids))).all():

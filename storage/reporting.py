@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from monitor.domain import AlertState
 from storage.lifecycle import AlertLifecycleRow
@@ -82,7 +83,7 @@ class WeekFigures:
 def week_figures(session: Session, start: datetime, end: datetime) -> WeekFigures:
     """Everything the report counts between ``start`` (inclusive) and ``end`` (exclusive), UTC."""
 
-    def within(column):  # type: ignore[no-untyped-def]
+    def within(column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
         return (column >= start) & (column < end)
 
     accounts = dict(session.execute(select(AccountRow.platform, func.count()).group_by(AccountRow.platform)).all())
@@ -135,7 +136,7 @@ def _alerts(session: Session, start: datetime, end: datetime) -> AlertFigures:
     still_open = session.scalar(
         select(func.count()).select_from(AlertRow).where(AlertRow.state == AlertState.OPEN.value, AlertRow.created_at < end)
     )
-    hours = tuple(sorted(round((utc(a) - utc(c)).total_seconds() / 3600, 2) for a, c in acked))
+    hours = tuple(sorted(round((utc(a) - utc(c)).total_seconds() / 3600, 2) for a, c in acked if a is not None))
     return AlertFigures(
         opened=sum(int(n) for _, n in opened),
         opened_by_severity=tuple(sorted((str(s), int(n)) for s, n in opened)),

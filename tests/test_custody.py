@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import threading
@@ -36,7 +37,7 @@ def test_the_pipeline_and_sender_write_a_chain_that_verifies(tmp_path: Path, dat
         entries = CustodyLog(session).entries()
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     assert entries[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.entry_hash for a, b in zip(entries, entries[1:]))
+    assert all(b.prev_hash == a.entry_hash for a, b in itertools.pairwise(entries))
     assert all(e.actor == "system" and e.at == START for e in entries)
     captured = next(e for e in entries if e.event == "captured" and e.details["external_id"] == "p1")
     assert len(captured.details["media_sha256"]) == 1 and len(captured.details["raw_sha256"]) == 64

@@ -65,7 +65,7 @@ def test_report_renders_html_and_a_four_page_pdf(tmp_path: Path, database_url: s
     reader = PdfReader(str(out.pdf))
     assert len(reader.pages) == 4
     pages = [" ".join(page.extract_text().split()) for page in reader.pages]
-    assert "Weekly audit report – Test Primary School" in pages[0]
+    assert "Weekly audit report \u2013 Test Primary School" in pages[0]
     assert "Week 2026-W47: Monday 16 November 2026 to Sunday 22 November 2026" in pages[0]
     assert "Items scanned 4" in pages[0] and "Findings 2" in pages[0]
     assert "Alerts opened / acknowledged / resolved 1 / 1 / 1" in pages[0]
