@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,6 +59,24 @@ AUTH_CODES = {10, 102, 190, 200}
 REFRESH_RETRY = timedelta(days=1)
 DEFAULT_BACKOFF = timedelta(hours=1)
 REDACTED = b"REDACTED"
+
+
+class _RedactAccessToken(logging.Filter):
+    """httpx logs each request URL at INFO, and the token rides in the query: cut it out."""
+
+    pattern = re.compile(r"(access_token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "access_token=" in message:
+            record.msg = self.pattern.sub(r"\1***", message)
+            record.args = None
+        return True
+
+
+_httpx_log = logging.getLogger("httpx")
+if not any(isinstance(f, _RedactAccessToken) for f in _httpx_log.filters):
+    _httpx_log.addFilter(_RedactAccessToken())
 
 
 @dataclass(frozen=True)

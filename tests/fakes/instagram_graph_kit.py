@@ -176,14 +176,16 @@ def school_account(fake: FakeGraph) -> None:
         fake.add_reply(news, c3, NOW - day + timedelta(hours=3 + n), f"Reply {n}", "parent.quill")
 
 
-def connector(platform: FakePlatform, fake: FakeGraph | None = None, **options: str) -> InstagramGraphConnector:
+def connector(
+    platform: FakePlatform, fake: FakeGraph | None = None, timeout: float = 2.0, **options: str
+) -> InstagramGraphConnector:
     """The real connector pointed at the fake platform, with the fake's clock and secret store."""
     fake = fake or _FAKES.get(platform) or FakeGraph()
     env = ConnectorEnv(
         secret=fake.secrets.get,
         clock=lambda: fake.now,
         save_secret=fake.secrets.__setitem__,
-        timeout_seconds=2.0,
+        timeout_seconds=timeout,
     )
     opts = {"api_base_url": platform.base_url, "page_size": "2", **options}
     return InstagramGraphConnector(Account("instagram_graph", SCHOOL, options=opts), env)
