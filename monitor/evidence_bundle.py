@@ -64,6 +64,7 @@ class BundleFacts:
     findings: tuple[StoredFinding, ...]
     custody: tuple[CustodyEntry, ...]
     detectors: tuple[str, ...]
+    parent_text: str = ""  # the post a comment was made on: its context
 
 
 def load_facts(alert: Alert, evidence: EvidenceStore, database: Database) -> BundleFacts:
@@ -71,6 +72,7 @@ def load_facts(alert: Alert, evidence: EvidenceStore, database: Database) -> Bun
     with database.sessions() as session:
         repo = Repository(session, evidence)
         raw = repo.raw_sha256(alert.item.id)
+        parent_text = repo.parent_text(alert.item.item)
         findings = tuple(repo.findings_for_item(alert.item.id))
         roles: list[tuple[str, str]] = [("raw-payload", raw)] if raw else []
         roles += [(f"media-{i}", m.sha256) for i, m in enumerate(alert.item.item.media, start=1) if m.sha256]
@@ -87,7 +89,9 @@ def load_facts(alert: Alert, evidence: EvidenceStore, database: Database) -> Bun
     for entry in custody:
         if entry.event == "analysed":
             detectors.update(str(d) for d in entry.details.get("detectors", []))
-    return BundleFacts(alert, tuple(originals), findings, tuple(sorted(custody, key=lambda e: e.seq)), tuple(sorted(detectors)))
+    return BundleFacts(
+        alert, tuple(originals), findings, tuple(sorted(custody, key=lambda e: e.seq)), tuple(sorted(detectors)), parent_text
+    )
 
 
 def screen_print(facts: BundleFacts) -> ScreenPrint:
@@ -123,6 +127,7 @@ def screen_print(facts: BundleFacts) -> ScreenPrint:
         originals=originals,
         finding_lines=tuple(lines),
         tool=tool_version(),
+        in_reply_to=facts.parent_text,
     )
 
 
@@ -160,6 +165,7 @@ def metadata(facts: BundleFacts, generated_at: datetime) -> dict[str, Any]:
             "posted_at": item.item.created_at.isoformat(),
             "captured_at": item.captured_at.isoformat(),
             "removed_from_platform_at": item.deleted_at.isoformat() if item.deleted_at else None,
+            "in_reply_to": {"external_id": item.item.parent_external_id, "text": facts.parent_text} if item.item.parent_external_id else None,
         },
         "findings": [
             {

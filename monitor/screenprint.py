@@ -66,6 +66,7 @@ class ScreenPrint:
     originals: tuple[PrintedOriginal, ...]
     finding_lines: tuple[str, ...]
     tool: str
+    in_reply_to: str = ""  # the text of the post a comment answers, for context
 
 
 def visible(text: str) -> str:
@@ -129,6 +130,11 @@ def _wrap(text: str, font: Any, width: int) -> list[str]:
     return lines
 
 
+def _short(text: str, limit: int = 280) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def render_png(sp: ScreenPrint) -> bytes:
     """Draw the screen print as one tall PNG."""
     regular, bold, small = _font(False, 20), _font(True, 22), _font(False, 15)
@@ -143,6 +149,8 @@ def render_png(sp: ScreenPrint) -> bytes:
         blocks.append(("gap", size, None, INK))
 
     text(f"{sp.platform} - {sp.account}", small, GREY)
+    if sp.in_reply_to:
+        text(f"In reply to: {_short(sp.in_reply_to)}", small, GREY)
     text(sp.author or "(no author name)", bold)
     text(f"{sp.kind} posted {when(sp.posted_at)}", small, GREY)
     gap()

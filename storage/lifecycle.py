@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, Select, String, Text, UniqueConstraint, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ForeignKey, Integer, Select, String, Text, UniqueConstraint, delete, exists, select
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from monitor.domain import AlertState, Severity
 from storage.repository import as_utc, utc
@@ -165,12 +165,13 @@ class LifecycleStore:
     # --- digests ---
 
     def undigested_findings(self, severities: Sequence[Severity], since: datetime) -> list[int]:
+        """Findings of these severities not yet in a digest and not already emailed as an alert."""
         told = select(DigestEntryRow.subject_id).where(DigestEntryRow.kind == "finding")
         return list(
             self.session.scalars(
                 select(FindingRow.id)
                 .where(FindingRow.severity.in_([str(s) for s in severities]), FindingRow.created_at >= since)
-                .where(FindingRow.id.not_in(told))
+                .where(FindingRow.id.not_in(told), FindingRow.id.not_in(select(AlertRow.finding_id)))
                 .order_by(FindingRow.id)
             ).all()
         )
@@ -277,12 +278,25 @@ class RetentionStore:
             self._base().where(ItemRow.platform == "x", ItemRow.deleted_at.is_not(None), ItemRow.deleted_at <= x_deleted_before),
             "x_deleted",
         )
+        # A post whose comment raised an alert is that alert's context: it stays while the comment does.
+        child = aliased(ItemRow)
+        context_of_alert = exists().where(
+            child.platform == ItemRow.platform,
+            child.account_key == ItemRow.account_key,
+            child.parent_external_id == ItemRow.external_id,
+            child.id.in_(alerted),
+            child.id.not_in(select(ItemPurgeRow.item_id)),
+        )
         collect(
-            self._base().where(ItemRow.scanned_at.is_not(None), ItemRow.captured_at <= no_finding_before, ItemRow.id.not_in(with_findings)),
+            self._base().where(
+                ItemRow.scanned_at.is_not(None), ItemRow.captured_at <= no_finding_before, ItemRow.id.not_in(with_findings), ~context_of_alert
+            ),
             "no_finding",
         )
         collect(
-            self._base().where(ItemRow.captured_at <= finding_before, ItemRow.id.in_(with_findings), ItemRow.id.not_in(alerted)),
+            self._base().where(
+                ItemRow.captured_at <= finding_before, ItemRow.id.in_(with_findings), ItemRow.id.not_in(alerted), ~context_of_alert
+            ),
             "finding_no_alert",
         )
         # Alert evidence goes a set time after the last of the item's alerts was closed.

@@ -17,8 +17,10 @@ from pypdf import PdfReader
 from warcio.archiveiterator import ArchiveIterator
 
 from monitor.cli import main
-from monitor.evidence_bundle import export_alert, tool_version
+from monitor.evidence_bundle import alert_attachments, export_alert, tool_version
 from storage.custody import CustodyLog
+from storage.outbox import Outbox
+from storage.repository import Repository
 from storage.tables import BlobRow
 from tests.evidence_support import START, seed
 from tests.exports import comment, post
@@ -137,4 +139,15 @@ def test_export_command_writes_the_zip(tmp_path: Path, capsys: pytest.CaptureFix
         readme = archive.read("hallmon-alert-1/README.txt").decode()
     assert "EVIDENCE BUNDLE - Hall Monitor alert 1" in readme and "warcio check" in readme
     assert START.year == 2026
+    s.app.close()
+
+
+def test_a_comment_is_printed_with_the_post_it_answers(tmp_path: Path) -> None:
+    s = seed(tmp_path, f"sqlite:///{tmp_path / 'hallmon.db'}")
+    with s.app.database.sessions() as session:
+        alert = Outbox(session, Repository(session, s.app.evidence)).load(1)
+    attachments = {a.filename: a.data for a in alert_attachments(alert, s.app.evidence, s.app.database)}
+    text = " ".join(pdf_text(attachments["screen-print-alert-1.pdf"]).split())
+    assert "In reply to: Year 5 trip to the museum" in text
+    assert "angry.parent" in text and "Mr Testman is a forbidden disgrace <b>x</b>" in text
     s.app.close()

@@ -123,18 +123,22 @@ def test_retention_rules_and_legal_holds(tmp_path: Path, database_url: str) -> N
     life.resolve(alert_of["c1"], "Ms Head", Outcome.POST_REMOVED)
     s.clock.advance(timedelta(days=29))
     assert purger.run().purged == ()
-    s.clock.advance(timedelta(days=2))  # day 31: the posts with no finding go, with their pictures
+    s.clock.advance(timedelta(days=2))  # day 31: the clean post goes with its picture
     report = purger.run()
-    assert sorted((p.candidate.external_id, p.candidate.rule) for p in report.purged) == [("p1", "no_finding"), ("p3", "no_finding")]
-    assert blob_state(s, sha(s.export / "images" / "trip.png"))[0] is False
+    assert [(p.candidate.external_id, p.candidate.rule) for p in report.purged] == [("p3", "no_finding")]
     assert blob_state(s, sha(clean))[0] is False
+    trip = sha(s.export / "images" / "trip.png")
+    assert blob_state(s, trip) == (True, None), "p1 is the context of the alerted comment on it"
     assert blob_state(s, raw_of["p1"]) == (True, None), "the export file is still evidence for the comment"
 
     s.clock.advance(timedelta(days=60))  # day 91: the medium finding with no alert goes
     assert [(p.candidate.external_id, p.candidate.rule) for p in purger.run().purged] == [("p2", "finding_no_alert")]
 
-    s.clock.advance(timedelta(days=276))  # a year after the alert was resolved
+    s.clock.advance(timedelta(days=276))  # a year after the alert was resolved: the comment, then its post
     assert [(p.candidate.external_id, p.candidate.rule) for p in purger.run().purged] == [("c1", "alert_closed")]
+    assert blob_state(s, trip)[0] is True
+    assert [(p.candidate.external_id, p.candidate.rule) for p in purger.run().purged] == [("p1", "no_finding")]
+    assert blob_state(s, trip)[0] is False
     assert blob_state(s, raw_of["c1"])[0] is False
 
     with pytest.raises(LifecycleError, match="already been purged"):
@@ -170,9 +174,9 @@ def test_purge_command_dry_run_and_run(tmp_path: Path, capsys: pytest.CaptureFix
     # The CLI uses the real clock: the seeded items were captured in the past, so they are due.
     assert main(["purge", "--dry-run", "--config", config]) == 0
     out = capsys.readouterr().out
-    assert "2 item(s) are due" in out and "p1" in out and "p3" in out
+    assert "1 item(s) are due" in out and "archive:school p3 (no_finding)" in out
     assert main(["purge", "--config", config]) == 0
-    assert "Purged 2 item(s)" in capsys.readouterr().out
+    assert "Purged 1 item(s) and 0 evidence file(s)" in capsys.readouterr().out
     assert main(["purge", "--config", config]) == 0
     assert "Nothing is due" in capsys.readouterr().out
     s.app.close()
