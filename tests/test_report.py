@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from connectors.base import RateLimited
 from monitor.cli import main
+from monitor.daemon import Daemon
 from monitor.domain import Account, Cursor, FetchResult
 from monitor.lifecycle import AlertLifecycle, Outcome
 from monitor.lifecycle_jobs import scheduled_jobs, services
@@ -113,6 +114,9 @@ def test_weekly_job_fires_at_the_configured_time_and_writes_the_report(tmp_path:
     assert weekly.get_next_fire_time(None, summer).astimezone(UTC) == datetime(2026, 7, 3, 15, 30, tzinfo=UTC)  # type: ignore[attr-defined]
     digest = jobs["daily-digest"][1]["trigger"]
     assert digest.get_next_fire_time(None, winter) == datetime(2026, 11, 24, 7, 45, tzinfo=LONDON)  # type: ignore[attr-defined]
+
+    scheduler = Daemon(s.app, extra_jobs=scheduled_jobs(s.app)).build_scheduler()  # as `hallmon run` does
+    assert {"weekly-report", "daily-digest", "escalate-alerts", "retention-purge"} <= {job.id for job in scheduler.get_jobs()}
 
     s.clock.current = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)  # the job runs: it reports the last full week
     jobs["weekly-report"][0]()
