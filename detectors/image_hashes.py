@@ -32,7 +32,9 @@ ORB_FEATURES = 300
 ORB_MIN_INLIERS = 20  # unrelated corpus pairs had <= 11; true near-duplicates >= 24
 _PHASH_KEYS = ("phash", "phash_c90", "phash_c80")
 
-_orb = cv2.ORB_create(nfeatures=ORB_FEATURES, edgeThreshold=15, fastThreshold=10)
+_orb = cv2.ORB_create(  # type: ignore[attr-defined]
+    nfeatures=ORB_FEATURES, edgeThreshold=15, fastThreshold=10
+)
 _matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
 
 
@@ -79,9 +81,8 @@ def orb_inliers(a: Mapping[str, str], b: Mapping[str, str]) -> int:
     if "orb" not in a:
         return 0
     first = _decode_orb(a["orb"])
-    return max(_inliers(first, _decode_orb(b[key])) for key in ("orb", "orb_mirror") if key in b) if (
-        "orb" in b or "orb_mirror" in b
-    ) else 0
+    scores = [_inliers(first, _decode_orb(b[key])) for key in ("orb", "orb_mirror") if key in b]
+    return max(scores, default=0)
 
 
 def match_score(a: Mapping[str, str], b: Mapping[str, str]) -> float:
@@ -119,7 +120,7 @@ def _hex_distance(a: str, b: str) -> int:
 def _trim_border(image: Image.Image) -> Image.Image:
     """Cut a uniform border or letterbox (the colour of the top-left pixel) if one is there."""
     grey = image.convert("L")
-    background = Image.new("L", grey.size, grey.getpixel((0, 0)))  # type: ignore[arg-type]
+    background = Image.new("L", grey.size, grey.getpixel((0, 0)))
     mask = ImageChops.difference(grey, background).point(lambda v: 255 if v > 24 else 0)
     box = mask.getbbox()
     if box is None:

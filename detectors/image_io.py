@@ -9,16 +9,21 @@ The original file is only read, never modified.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from detectors.image_metadata import read_metadata
+
 MAX_FILE_BYTES = 40 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is already larger than any phone takes
 MAX_FRAMES = 3  # frames of an animated image that are analysed (first, middle, last)
 WORK_SIDE = 1600  # decoded copies are reduced to this longest side; detectors need no more
+
+_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO")
 
 # Pillow's own bomb guard raises a *warning* up to 2x its limit; ours raises an error earlier.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -34,9 +39,11 @@ class DecodedImage:
     """Frames of one file as 8-bit RGB copies, plus the original size and format."""
 
     frames: tuple[Image.Image, ...]
-    width: int
+    width: int  # of the file as stored, before any reduction
     height: int
     format: str
+    frame_count: int = 1
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def first(self) -> Image.Image:
@@ -60,6 +67,10 @@ def decode(path: Path, max_bytes: int = MAX_FILE_BYTES, max_pixels: int = MAX_PI
                 width, height = im.size
                 if width * height > max_pixels:
                     raise ImageRejected(f"image is {width}x{height} pixels, over the {max_pixels}-pixel limit")
+                if (im.format or "") not in _FORMATS:
+                    raise ImageRejected(f"unsupported picture format {im.format}")
+                metadata = read_metadata(im)
+                count = int(getattr(im, "n_frames", 1) or 1)
                 frames = _frames(im)
                 fmt = im.format or ""
     except ImageRejected:
@@ -72,7 +83,7 @@ def decode(path: Path, max_bytes: int = MAX_FILE_BYTES, max_pixels: int = MAX_PI
         raise ImageRejected(f"corrupt or truncated image: {exc}") from exc
     except MemoryError as exc:
         raise ImageRejected("image too large to decode") from exc
-    return DecodedImage(tuple(frames), width, height, fmt)
+    return DecodedImage(tuple(frames), width, height, fmt, count, metadata)
 
 
 def _frames(im: Image.Image) -> list[Image.Image]:
