@@ -109,10 +109,11 @@ class VerifyReport:
     files_checked: int
     file_problems: tuple[FileProblem, ...]
     chain: ChainReport
+    record_problems: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.file_problems and self.chain.ok
+        return not self.file_problems and self.chain.ok and not self.record_problems
 
     def lines(self) -> list[str]:
         """Plain-language lines for IT; each problem names the file or the log entry."""
@@ -122,6 +123,8 @@ class VerifyReport:
         out.append(f"Custody log entries checked: {self.chain.entries}; problems: {len(self.chain.problems)}")
         for c in self.chain.problems:
             out.append(f"  PROBLEM custody log entry {c.seq}: {c.problem}")
+        out.append(f"Captures cross-checked against the log; problems: {len(self.record_problems)}")
+        out += [f"  PROBLEM {problem}" for problem in self.record_problems]
         out.append(f"Custody log head: {self.chain.head_hash}")
         out.append("Result: everything matches." if self.ok else "Result: CHANGES FOUND - see the problems above.")
         return out
@@ -140,7 +143,34 @@ def verify_everything(database: Database, evidence: EvidenceStore) -> VerifyRepo
             problems.append(FileProblem(blob.sha256, str(path), blob.source_url, "is missing"))
         elif not evidence.verify(blob.sha256):
             problems.append(FileProblem(blob.sha256, str(path), blob.source_url, "has been altered: its SHA-256 no longer matches its name"))
-    return VerifyReport(len(blobs), tuple(problems), verify_chain(database))
+    return VerifyReport(len(blobs), tuple(problems), verify_chain(database), tuple(cross_check(database)))
+
+
+def cross_check(database: Database) -> list[str]:
+    """Each item still points at the files the log says were captured for it, and each of those
+    files is still recorded (kept, or purged by the retention rules), so deleting a file *and*
+    its database record, or swapping an item's file, is found too."""
+    from storage.custody import blob_purge_state, item_evidence_refs
+
+    with database.sessions() as session:
+        captures = CustodyLog(session).entries(event="captured")
+        refs = item_evidence_refs(session)
+        blobs = blob_purge_state(session)
+    problems: list[str] = []
+    for entry in captures:
+        raw = entry.details.get("raw_sha256")
+        media = tuple(str(m) for m in entry.details.get("media_sha256", []))
+        current = refs.get(entry.subject_id)
+        where = f"item {entry.subject_id} (custody log entry {entry.seq})"
+        if current is None:
+            problems.append(f"{where} is no longer in the database")
+            continue
+        if current[0] != raw or current[1] != media:
+            problems.append(f"{where} no longer points at the files recorded when it was captured")
+        for sha in ([raw] if raw else []) + list(media):
+            if sha not in blobs:
+                problems.append(f"{where}: the record of evidence file {sha} has been deleted")
+    return problems
 
 
 def verify_chain(database: Database) -> ChainReport:

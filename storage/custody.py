@@ -228,3 +228,23 @@ def blob_info(session: Session, sha256s: list[str]) -> dict[str, BlobInfo]:
         )
         for row in rows
     }
+
+
+def item_evidence_refs(session: Session) -> dict[int, tuple[str | None, tuple[str, ...]]]:
+    """Each item's raw payload and media hashes as the database holds them now."""
+    from storage.tables import ItemRow, MediaRow
+
+    refs: dict[int, tuple[str | None, list[str]]] = {
+        item_id: (raw, []) for item_id, raw in session.execute(select(ItemRow.id, ItemRow.raw_sha256)).all()
+    }
+    for item_id, sha in session.execute(select(MediaRow.item_id, MediaRow.sha256).order_by(MediaRow.item_id, MediaRow.position)).all():
+        if sha and item_id in refs:
+            refs[item_id][1].append(sha)
+    return {item_id: (raw, tuple(media)) for item_id, (raw, media) in refs.items()}
+
+
+def blob_purge_state(session: Session) -> dict[str, bool]:
+    """Every recorded evidence file: True when it was purged under the retention rules."""
+    from storage.tables import BlobRow
+
+    return {sha: purged is not None for sha, purged in session.execute(select(BlobRow.sha256, BlobRow.purged_at)).all()}

@@ -15,6 +15,7 @@ from monitor.cli import main
 from monitor.clock import ManualClock
 from monitor.custody import CustodyRecorder, verify_chain, verify_everything
 from storage.custody import GENESIS, CustodyLog, CustodyRow
+from storage.tables import BlobRow, ItemRow, MediaRow
 from storage.database import open_database
 from tests.evidence_support import START, seed
 
@@ -142,4 +143,25 @@ def test_a_missing_evidence_file_is_reported(tmp_path: Path) -> None:
     s.app.evidence.delete(raw)
     report = verify_everything(s.app.database, s.app.evidence)
     assert [(p.sha256, p.problem) for p in report.file_problems] == [(raw, "is missing")]
+    s.app.close()
+
+
+def test_deleting_a_file_with_its_record_or_swapping_an_items_file_is_found(tmp_path: Path, database_url: str) -> None:
+    s = seed(tmp_path, database_url)
+    with s.app.database.sessions() as session:
+        captured = CustodyLog(session).entries(event="captured")
+    p1 = next(e for e in captured if e.details["external_id"] == "p1")
+    p2 = next(e for e in captured if e.details["external_id"] == "p2")
+    media = p1.details["media_sha256"][0]
+    s.app.evidence.delete(media)
+    with s.app.database.sessions.begin() as session:
+        session.execute(update(ItemRow).where(ItemRow.id == p2.subject_id).values(raw_sha256=None))
+        session.execute(update(MediaRow).where(MediaRow.sha256 == media).values(sha256=None))
+        session.execute(delete(BlobRow).where(BlobRow.sha256 == media))
+    report = verify_everything(s.app.database, s.app.evidence)
+    assert not report.ok and report.file_problems == ()  # the file and its record are both gone...
+    problems = "\n".join(report.record_problems)  # ... but the log still remembers them
+    assert f"item {p1.subject_id} (custody log entry {p1.seq}) no longer points at the files recorded" in problems
+    assert f"item {p2.subject_id} (custody log entry {p2.seq}) no longer points at the files recorded" in problems
+    assert f"the record of evidence file {media} has been deleted" in problems
     s.app.close()
