@@ -17,6 +17,7 @@ ENTRY_POINT_GROUP = "hallmon.connectors"
 # platform name -> "module:factory". One line per built-in connector.
 BUILTIN: dict[str, str] = {
     "archive": "connectors.archive:ArchiveConnector",
+    "instagram": "connectors.instagram:InstaloaderConnector",
     "instagram_graph": "connectors.instagram_graph:InstagramGraphConnector",
     "x": "connectors.x:XConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
