@@ -1,0 +1,152 @@
+"""The abuse model: hashed word and character n-grams scored by linear heads, with numpy only.
+
+Trained by ``bench/train_abuse.py`` on the dev split of MIT/CC0 sources only and shipped as plain
+arrays in ``detectors/data/abuse_model.npz`` (no pickles, no scikit-learn at run time). The same
+:func:`feature_indices` runs at training and at run time, so the two cannot drift apart.
+
+alt-profanity-check is one more input: its TF-IDF vocabulary and calibrated linear SVMs are read
+once from the installed wheel and re-scored here, because its own ``predict_prob`` costs about
+3 ms per single call (scikit-learn overhead) against a budget of 0.5 ms per comment.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detectors.lexicons import Hit
+
+MODEL_PATH = Path(__file__).parent / "data" / "abuse_model.npz"
+HASH_BITS = 18
+HASH_SIZE = 1 << HASH_BITS
+HEADS: tuple[str, ...] = ("abusive", "hate", "sexist", "sexual", "threat")
+# Dense features after the hashed ones: the profanity-check probability, then lexicon hit counts.
+LEXICON_KINDS: tuple[str, ...] = ("threat", "sexual", "sexist", "hate", "insult", "profanity")
+DENSE: tuple[str, ...] = ("profanity_check",) + tuple(f"lex_{k}" for k in LEXICON_KINDS) + (
+    "target_staff", "target_addressee", "target_pupil_parent",
+)
+N_FEATURES = HASH_SIZE + len(DENSE)
+
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_MASK = HASH_SIZE - 1
+_token_cache: dict[str, tuple[int, ...]] = {}
+_CACHE_LIMIT = 200_000
+
+
+def _token_features(token: str) -> tuple[int, ...]:
+    """Bucket indices for one token: the word itself and its character 3-5 grams."""
+    cached = _token_cache.get(token)
+    if cached is not None:
+        return cached
+    padded = f" {token} "
+    grams = [("w" + token).encode()]
+    n = len(padded)
+    for size in (3, 4, 5):
+        grams.extend(padded[i : i + size].encode() for i in range(n - size + 1))
+    result = tuple(zlib.crc32(g) & _MASK for g in grams)
+    if len(_token_cache) >= _CACHE_LIMIT:
+        _token_cache.clear()  # bounded memory under hostile input; refills with common words
+    _token_cache[token] = result
+    return result
+
+
+def feature_indices(folded: str) -> np.ndarray:
+    """Unique hashed feature indices for one folded text (words, word pairs, character n-grams)."""
+    tokens = _TOKEN.findall(folded)
+    out: list[int] = []
+    for token in tokens:
+        out.extend(_token_features(token[:40]))
+    out.extend(zlib.crc32(f"b{a} {b}".encode()) & _MASK for a, b in zip(tokens, tokens[1:], strict=False))
+    if not out:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.fromiter(out, dtype=np.int64, count=len(out)))
+
+
+def dense_features(profanity: float, hits: list[Hit], targets: list[Hit]) -> np.ndarray:
+    """The dense inputs in :data:`DENSE` order (lexicon counts are capped: two is plenty)."""
+    counts = dict.fromkeys(LEXICON_KINDS, 0)
+    for hit in hits:
+        counts[hit.kind] = counts.get(hit.kind, 0) + 1
+    kinds = {t.kind for t in targets}
+    values = [profanity] + [min(counts[k], 2) / 2 for k in LEXICON_KINDS]
+    values += [float(bool(kinds & {"staff_title", "staff_role", "school"})), float("addressee" in kinds), float("pupil_parent" in kinds)]
+    return np.asarray(values, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class HeadScores:
+    """Probability per head, and the hashed indices that pushed the ``abusive`` head up most."""
+
+    probs: dict[str, float]
+
+
+class AbuseModel:
+    """Linear heads over hashed n-grams; ``score`` is a handful of numpy gathers per text."""
+
+    def __init__(self, path: Path = MODEL_PATH) -> None:
+        with np.load(path, allow_pickle=False) as data:
+            self.weights = data["weights"].astype(np.float32)  # (HASH_SIZE, heads)
+            self.dense_weights = data["dense_weights"].astype(np.float32)  # (len(DENSE), heads)
+            self.bias = data["bias"].astype(np.float32)
+            self.heads = tuple(str(h) for h in data["heads"])
+            self.version = str(data["version"])
+        if self.weights.shape != (HASH_SIZE, len(self.heads)) or self.dense_weights.shape[0] != len(DENSE):
+            raise ValueError(f"{path} does not match this version of the abuse model code")
+
+    def score(self, folded: str, dense: np.ndarray) -> dict[str, float]:
+        """Probability per head for one text."""
+        idx = feature_indices(folded)
+        logits = self.bias.copy()
+        if idx.size:
+            logits += self.weights[idx].sum(axis=0) / math.sqrt(idx.size)
+        logits += dense @ self.dense_weights
+        probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+        return {h: float(p) for h, p in zip(self.heads, probs, strict=True)}
+
+
+_PC_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+class ProfanityCheck:
+    """alt-profanity-check's model (TF-IDF + 5 calibrated linear SVMs), scored without scikit-learn."""
+
+    def __init__(self) -> None:
+        from profanity_check import profanity_check as pc  # loads its joblib files once
+
+        vocab: dict[str, int] = pc.vectorizer.vocabulary_
+        idf = np.asarray(pc.vectorizer.idf_, dtype=np.float64)
+        coefs, intercepts, slopes, offsets = [], [], [], []
+        for cc in pc.model.calibrated_classifiers_:
+            coefs.append(np.asarray(cc.estimator.coef_[0], dtype=np.float64))
+            intercepts.append(float(cc.estimator.intercept_[0]))
+            slopes.append(float(cc.calibrators[0].a_))
+            offsets.append(float(cc.calibrators[0].b_))
+        matrix = np.stack(coefs, axis=1)  # (vocab, 5)
+        self._entries = {word: (float(idf[i]), matrix[i]) for word, i in vocab.items()}
+        self._intercepts = np.asarray(intercepts)
+        self._slopes = np.asarray(slopes)
+        self._offsets = np.asarray(offsets)
+
+    def prob(self, text: str) -> float:
+        """The probability alt-profanity-check's ``predict_prob`` gives for ``text``."""
+        counts: dict[str, int] = {}
+        for token in _PC_TOKEN.findall(text.lower()):
+            if token in self._entries:
+                counts[token] = counts.get(token, 0) + 1
+        decision = self._intercepts.copy()
+        if counts:
+            norm = 0.0
+            acc = np.zeros_like(decision)
+            for token, count in counts.items():
+                idf, row = self._entries[token]
+                value = count * idf
+                norm += value * value
+                acc += value * row
+            decision += acc / math.sqrt(norm)
+        calibrated = 1.0 / (1.0 + np.exp(self._slopes * decision + self._offsets))
+        return float(calibrated.mean())

@@ -1,0 +1,286 @@
+"""Declarative word lists and phrase patterns for the abuse (Appendix 1) and offensive (4.1(a)/(d))
+detectors.
+
+WARNING: this file quotes slurs, sexual terms and threats. That is its job: a detector cannot find
+words it does not know. Everything here is data; the matcher at the bottom is a few lines.
+
+All patterns run on the *folded* text from ``detectors.normalise`` (lower case, look-alike letters,
+leetspeak and spaced-out words already undone), so they are written in plain lower case.
+Why lexicons as well as a model: the linear model is trained on tweets and forum posts that hold
+few threats and few sexual comments, so it misses exactly the comments Appendix 1 says may need
+the police. Threat patterns need a person as the object ("kill you", not "killing it").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Objects that make a violent verb a threat against a person rather than a figure of speech
+# ("kill you", not "killing it"; "punch him", not "punch the air").
+_PERSON = (
+    r"(?:you|u|ya|yourself|urself|him|her|them|'?em|the head(?:teacher)?|the teachers?|"
+    r"that teacher|this teacher|mr \w+|mrs \w+|miss \w+|ms \w+|dr \w+|that (?:bitch|cow|prick|twat|"
+    r"cunt|bastard|woman|man|kid|child|boy|girl)|your (?:kids?|son|daughter|family|wife|husband))"
+)
+# "beat", "hit" and "kick" are left out: "we'll beat them on Saturday", "hit you up".
+_VIOLENT = (
+    r"(?:kill|murder|stab|shoot|strangle|choke|lynch|behead|butcher|slaughter|knife|batter|"
+    r"glass|smack|slap|punch|thump|hurt|burn|drown|rape|gas|exterminate|execute|torture)"
+)
+
+THREAT_PATTERNS: tuple[str, ...] = (
+    # direct intent: "I'll kill you", "gonna batter him", "we will find you"
+    rf"\b(?:i'?ll|i will|i'?m (?:going to|gonna)|im (?:going to|gonna)|i am (?:going to|gonna)|"
+    rf"gonna|going to|we'?ll|we will|i'?d|i would|i'?m coming to|i want to|i wanna|"
+    rf"let'?s|someone (?:should|needs to|ought to)|somebody (?:should|needs to))"
+    rf"(?: \w+){{0,3}}? {_VIOLENT}\w* {_PERSON}\b(?! (?:a|an|some|over|back|across|down|through|a message|an email)\b)",
+    rf"\b{_VIOLENT}(?:s|es)? {_PERSON} (?:to death|in the face|dead|slowly)\b",
+    rf"\b(?:beat|batter|kick|smash) (?:the (?:shit|crap|hell|living daylights) out of |seven bells out of ){_PERSON}\b",
+    rf"\b(?:beat|batter|kick|smash|punch) {_PERSON} (?:up|senseless|unconscious)\b",
+    rf"\bknock {_PERSON} (?:out cold|senseless|unconscious|spark out)\b",
+    rf"\b(?:kill|murder|stab|shoot|strangle|behead|lynch|rape|gas) (?:you|u|him|her|them|'?em|yourself|urself|all|every)\b(?! (?:a|an|some|over|back|across|down|through)\b)",
+    r"\bkys\b",
+    r"\b(?:should|needs? to|ought to|deserves? to|wants? to|must|will) (?:all )?(?:be |get )"
+    r"(?:killed|shot|stabbed|hanged|hung|lynched|beheaded|gassed|burn(?:ed|t)|raped|murdered|"
+    r"strangled|executed|exterminated|beaten|battered|punched|slapped|kicked|put down|wiped out|"
+    r"hit|hurt|tortured|drowned)\b",
+    r"\b(?:hope|wish|pray) (?:you|u|he|she|they|the \w+|that \w+|mr \w+|mrs \w+|miss \w+|ms \w+)"
+    r"(?: \w+){0,2} (?:dies?|gets? (?:killed|hurt|shot|stabbed|raped|cancer|run over)|"
+    r"(?:is|are) (?:killed|hurt|shot|stabbed|raped))\b",
+    r"\b(?:go|just) die\b|\bdrop dead\b|\bshould (?:just )?die\b|\bdeserves? to die\b",
+    r"\bwatch (?:your|ur|yer) back\b",
+    r"\b(?:i|we) know where (?:you|u|he|she|they) (?:live|lives|work|works|park)\b",
+    r"\b(?:i'?ll|i will|we'?ll|we will|gonna) (?:find|get|come for|sort|deal with) (?:you|u|him|her|them)\b",
+    r"\b(?:i'?m|we'?re|im) coming for (?:you|u|him|her|them)\b",
+    r"\b(?:you'?re|your|ur|you are|he'?s|she'?s|they'?re) (?:a )?dead (?:man|woman|meat)?\b",
+    r"\b(?:you|u|he|she|they)(?:'ll| will) (?:regret|pay for) (?:this|it|that)\b",
+    r"\byour days are numbered\b|\bdead (?:man|woman) walking\b",
+    r"\b(?:see|wait for|waiting for|catch) (?:you|u|him|her|them) (?:outside|after school|at the gates?|in the car park)\b",
+    r"\b(?:put|stick) (?:a )?(?:bullet|knife|blade) (?:in|through)\b",
+    r"\b(?:break|smash|cave|kick|punch) (?:your|ur|his|her|their) (?:\w+ )?(?:face|head|legs?|neck|jaw|teeth|skull)\b",
+    r"\b(?:burn|blow up|bomb|torch|shoot up) (?:the|this|that|your) (?:school|building|place|house)\b",
+    r"\b(?:slit|cut) (?:your|ur|his|her|their) (?:throat|wrists?)\b",
+    r"\b(?:beat|batter|slap|punch|hit|smack|choke) (?:her|him|women|girls|a woman|that bitch)\b",
+)
+
+SEXUAL_PATTERNS: tuple[str, ...] = (
+    r"\b(?:rape|raped|raping|rapist)\b",
+    r"\b(?:tits|titties|boobs|boobies|nipples?|pussy|pussies|cock|cocks|dick|dicks|penis|vagina|"
+    r"clit|cum|cumming|jizz|semen|blowjobs?|handjobs?|anal|orgasm|erection|boner|horny|"
+    r"nudes?|naked|porn|porno|pornstar|milf|dilf|fuckable|shagging|shag|bang(?:ing)? her|"
+    r"sexy|sext|sexting|masturbat\w*|wank(?:ing)?|orgy|threesome|dildo|vibrator)\b",
+    r"\b(?:suck|lick|ride|sit on|grab|touch|feel up|finger) (?:my|his|her|your|ur) "
+    r"(?:dick|cock|balls|tits|boobs|pussy|face|ass|arse|bum)\b",
+    r"\b(?:have|had|having|want|wanna) sex\b|\bsex with\b|\bin bed with\b",
+    r"\b(?:fuck|fuk|shag|bang|smash|do) (?:her|him|me|you|u|that \w+|the \w+ teacher) (?:so )?(?:hard|all night|senseless|raw)\b",
+    r"\b(?:i'?d|id|i would|would) (?:fuck|shag|bang|smash|do|tap)(?: her| him| that| them| the \w+)?\b",
+    r"\b(?:hot|sexy|fit|fine) (?:teacher|mum|mom|milf|mrs \w+|miss \w+|ms \w+)\b",
+    r"\b(?:send|show) (?:me )?(?:nudes|pics of your|your body)\b",
+)
+
+SEXIST_PATTERNS: tuple[str, ...] = (
+    r"\b(?:slut|sluts|slutty|whore|whores|skank|skanks|hoe|hoes|thot|thots|bimbo|feminazis?|"
+    r"gold ?digger|femoid|foids?|roastie|roasties|cum ?dumpster|breeder)\b",
+    r"\b(?:women|woman|girls|females|wives|she) (?:should|belong|need to|must) (?:\w+ ){0,2}"
+    r"(?:kitchen|home|sandwich|shut up|be quiet|obey|submit|stay at home|know (?:their|her) place|be seen)\b",
+    r"\b(?:get|go) back (?:in|to) (?:the|your) kitchen\b|\bmake me a sandwich\b",
+    r"\b(?:women|woman|females|girls) (?:are|r) (?:all |just )?(?:stupid|dumb|useless|inferior|"
+    r"worthless|whores|sluts|property|objects|weak|emotional|hysterical|irrational|incapable)\b",
+    r"\btypical (?:woman|women|female|bird)\b|\bwomen can'?t\b|\bno woman should\b",
+    r"\b(?:stupid|dumb|silly|fat|ugly|old|lazy|useless|thick) (?:cow|bitch|slag|tart|bint|hag|witch|old bag)\b",
+    r"\b(?:slag|slags|bint|tart|hag)\b",
+)
+
+# Identity-based slurs and dehumanising phrases. Kept as a list so the data is reviewable.
+HATE_SLURS: tuple[str, ...] = (
+    "nigger", "niggers", "nigguh", "negro", "negroes", "coon", "coons", "jigaboo", "sambo", "golliwog",
+    "wog", "wogs", "paki", "pakis", "chink", "chinks", "gook", "gooks", "kike", "kikes", "yid", "yids",
+    "spic", "spics", "wetback", "wetbacks", "beaner", "beaners", "raghead", "ragheads", "towelhead",
+    "towelheads", "sand nigger", "camel jockey", "muzzie", "muzzies", "kaffir", "gypo", "gyppo",
+    "gippo", "pikey", "pikeys", "faggot", "faggots", "fag", "fags", "dyke", "dykes", "tranny",
+    "trannies", "shemale", "poofter", "poof", "batty boy", "bender", "retard", "retards", "retarded",
+    "spastic", "spaz", "spacker", "mong", "mongs", "mongoloid", "cripple", "midget", "halfcaste",
+    "half caste", "redskin", "injun", "zipperhead", "white trash",
+)
+_GROUP = (
+    r"(?:muslims?|moslems?|islam|jews?|jewish people|blacks?|black people|whites?|asians?|arabs?|"
+    r"africans?|mexicans?|indians?|pakistanis?|chinese|romanians?|poles|polish people|gypsies|"
+    r"travellers|immigrants?|migrants?|refugees?|asylum seekers?|foreigners|gays?|lesbians?|"
+    r"homosexuals?|trans people|transgender people|trannies|queers?|disabled people|women|feminists)"
+)
+HATE_PATTERNS: tuple[str, ...] = (
+    r"\b(?:" + "|".join(re.escape(s) for s in HATE_SLURS) + r")\b",
+    rf"\b{_GROUP} (?:are|r|is) (?:all |just |nothing but |a bunch of |such )?(?:\w+ )?"
+    r"(?:scum|vermin|animals|rats|parasites|filth|cockroaches|savages|subhuman|disease|cancer|"
+    r"terrorists|criminals|rapists|pedos|paedos|inferior|disgusting|evil|a plague|trash|garbage)\b",
+    rf"\b(?:kill|deport|gas|ban|hang|shoot|exterminate|get rid of|wipe out|eradicate) (?:all )?(?:the |these |those )?{_GROUP}\b",
+    r"\bgo back to (?:your|ur|where) (?:own )?(?:country|you came from|africa|pakistan|india|poland|the jungle)\b",
+    r"\b(?:dirty|filthy|stinking|bloody|fucking|typical) (?:jew|muslim|arab|gypsy|immigrant|foreigner|pole|mexican|indian|paki|gay|homo|queer|lesbian)s?\b",
+    r"\bheil hitler\b|\bwhite power\b|\bsieg heil\b|\b1488\b|\bgas the\b|\bhitler was right\b",
+)
+
+# Strong personal insults: enough on their own when aimed at someone.
+INSULT_WORDS: tuple[str, ...] = (
+    "idiot", "idiots", "idiotic", "moron", "morons", "moronic", "imbecile", "cretin", "halfwit",
+    "dimwit", "nitwit", "dipshit", "dumbass", "dumbfuck", "dickhead", "dickheads", "dick head",
+    "knobhead", "knob head", "bellend", "bell end", "twat", "twats", "prick", "pricks", "wanker",
+    "wankers", "tosser", "tossers", "cunt", "cunts", "bastard", "bastards", "arsehole", "arseholes",
+    "asshole", "assholes", "shithead", "scumbag", "scumbags", "scum", "piece of shit", "pos",
+    "waste of space", "waste of oxygen", "waste of skin", "loser", "losers", "pillock", "plonker",
+    "numpty", "muppet", "nonce", "nonces", "paedo", "paedos", "pedo", "pedophile", "paedophile",
+    "pervert", "perv", "creep", "weirdo", "freak", "psycho", "ugly", "fatso", "fat pig", "pig",
+    "stupid", "dumb", "thick", "clueless", "useless", "incompetent", "pathetic", "disgrace",
+    "disgusting", "vile", "bitch", "bitches", "douche", "douchebag", "jackass", "clown", "fool",
+    "liar", "lying", "dickless", "gobshite", "bitchass", "sleazebag", "slimeball", "snake",
+)
+# The weak words in INSULT_WORDS: parents use them in fair complaints ("useless at replying"),
+# so they only count alongside a target and a model score, never alone.
+WEAK_INSULTS: frozenset[str] = frozenset(
+    {"stupid", "dumb", "thick", "clueless", "useless", "incompetent", "pathetic", "disgrace",
+     "disgusting", "vile", "clown", "fool", "liar", "lying", "snake", "ugly", "pig", "creep",
+     "freak", "weirdo", "psycho", "loser", "losers", "scum"}
+)
+INSULT_PATTERNS: tuple[str, ...] = (
+    r"\b(?:" + "|".join(re.escape(w) for w in INSULT_WORDS) + r")\b",
+    r"\b(?:fuck|f\*ck|screw|sod) (?:you|u|off|him|her|them|the school|this school)\b",
+    r"\b(?:shut (?:the fuck |tf )?up|stfu|gtfo|get fucked|go to hell|eat shit|suck it)\b",
+    r"\b(?:can'?t|cannot|couldn'?t) (?:even )?(?:teach|spell|read|manage|run a school)\b",
+    r"\bshould (?:be|get) (?:sacked|fired|struck off|locked up|ashamed)\b",
+)
+
+PROFANITY_WORDS: tuple[str, ...] = (
+    "fuck", "fucks", "fucked", "fucking", "fuckin", "fuckers", "fucker", "motherfucker",
+    "motherfuckers", "mf", "wtf", "shit", "shits", "shitty", "bullshit", "crap", "crappy", "piss",
+    "pissed", "bollocks", "arse", "ass", "damn", "goddamn", "bloody hell", "nigga", "niggas",
+    "bitch", "bitches", "hoe", "hoes", "pussy", "dick", "cock", "twat", "cunt", "wank", "sod",
+    "feck", "effing", "frigging",
+)
+# Mild words that only ever make a LOW finding.
+MILD_PROFANITY: frozenset[str] = frozenset({"crap", "crappy", "damn", "bloody hell", "piss", "sod", "arse", "ass", "frigging", "effing", "feck"})
+PROFANITY_PATTERNS: tuple[str, ...] = (
+    r"\b(?:" + "|".join(re.escape(w) for w in PROFANITY_WORDS) + r")\b",
+    r"\bf[*#%]+c?k\w*|\bsh[*#%]+t\w*|\bc[*#%]+nt\w*",  # starred-out swearing the folding leaves alone
+)
+
+# --- targets: who the comment is about ---
+
+STAFF_TITLE_RE = r"\b(?:mr|mrs|miss|ms|mx|dr|sir|madam|mister|missus)\.? (?P<surname>[a-z][a-z'\-]+)"
+STAFF_ROLE_PATTERNS: tuple[str, ...] = (
+    r"\b(?:the |that |this |your |our |his |her |their |my |a )?(?:head ?teachers?|head ?masters?|"
+    r"head ?mistress(?:es)?|head of (?:school|year)|deputy head|deputy|principal|senco|"
+    r"(?:class |form |pe |music |maths |supply )?teachers?|teaching assistants?|tas?|"
+    r"dinner ladies|dinner lady|lollipop (?:man|lady)|receptionist|office staff|staff|governors?|"
+    r"caretaker|senior leadership|slt|management)\b",
+    r"\bthe head\b|\b(?:that|this|the) head\b",
+)
+SCHOOL_PATTERNS: tuple[str, ...] = (r"\b(?:the|this|that|your|our|their|my|his|her) (?:school|academy|nursery)\b",)
+PUPIL_PARENT_PATTERNS: tuple[str, ...] = (
+    r"\b(?:your|ur|her|his|their|that|this|those|these|the|some|other) (?:kids?|child|children|son|"
+    r"daughter|boy|girl|lads?|pupils?|students?|brats?|parents?|mums?|mum|mom|dad|dads|mother|"
+    r"father|family|families|husband|wife|partner)\b",
+    r"\byear (?:[1-9]|1[0-3]|r|reception)\b|\breception (?:class|kids)\b",
+)
+SECOND_PERSON_RE = r"\b(?:you|u|ya|yer|your|ur|you'?re|youre)\b"
+
+# --- 4.1(d) disrepute signals in the school's own posts ---
+
+ALCOHOL_PATTERNS: tuple[str, ...] = (
+    r"\b(?:beer|beers|lager|wine|wines|prosecco|champagne|fizz|gin|vodka|whisky|whiskey|rum|tequila|"
+    r"cocktails?|booze|boozy|alcohol|alcoholic|drunk|drunken|tipsy|hungover|hangover|pub crawl|"
+    r"bottomless brunch|wine o'?clock|pimm'?s|cider|sambuca|jagerbombs?|pints? of)\b",
+)
+GAMBLING_PATTERNS: tuple[str, ...] = (
+    r"\b(?:bet365|betfair|paddy ?power|william hill|ladbrokes|sky bet|casino|casinos|poker|roulette|"
+    r"slot machines?|slots|bookies|bookmaker|betting|gambling|gamble|accumulator|acca|odds of \d|"
+    r"place (?:a|your) bets?|scratchcards?|online bingo)\b",
+)
+POLITICAL_PATTERNS: tuple[str, ...] = (
+    r"\bvote (?:for )?(?:labour|conservative|tory|tories|reform|lib ?dems?|liberal democrats?|green|"
+    r"greens|snp|plaid|ukip|the \w+ party)\b",
+    r"\b(?:#?vote\w*|support|elect|back) (?:our |your )?(?:local )?(?:labour|conservative|tory|reform uk|"
+    r"lib dem|green party|snp|plaid cymru) (?:candidate|party|mp|councillor)\b",
+    r"\b(?:labour|the conservatives|the tories|tories|reform uk|the lib dems|the greens|the government|"
+    r"keir starmer|starmer|sunak|farage|badenoch|the prime minister) (?:are|is|has|have) "
+    r"(?:destroying|ruining|useless|a disgrace|killing|failing|lying|liars|corrupt|evil)\b",
+    r"#(?:votelabour|voteconservative|votetory|votereform|votegreen|torieout|toriesout|ge20\d\d)\b",
+    r"\b(?:sign (?:our|the) petition against|join (?:our|the) (?:protest|march|strike) against)\b",
+)
+MOCKING_PATTERNS: tuple[str, ...] = (
+    r"\b(?:some|certain|the|our|these|those|lazy|useless|clueless|stupid|thick|rude|entitled|"
+    r"ignorant|annoying|pushy|helicopter) (?:parents|mums|dads|pupils|kids|children|students|class|"
+    r"families)\b (?:who |that )?(?:can'?t|cannot|still can'?t|never|clearly can'?t|are (?:too )?"
+    r"(?:lazy|thick|stupid|clueless|useless|idiots|a nightmare|the worst|hopeless|embarrassing))\b",
+    r"\b(?:lazy|useless|clueless|stupid|thick|rude|entitled|idiot|moron|feral|annoying|hopeless|"
+    r"embarrassing|pathetic) (?:parents|mums|dads|pupils|kids|children|students|families)\b",
+    r"\b(?:worst|laziest|thickest|dumbest|naughtiest|most embarrassing) (?:class|year group|pupils|"
+    r"kids|children|parents|students) (?:ever|we have|in the school)\b",
+    r"\b(?:lol|lmao|haha+|ha ha)\b.{0,40}\b(?:pupils?|kids?|child|parents?|mums?|dads?|year \d)\b",
+    r"\b(?:pupils?|kids?|child|parents?|mums?|dads?|year \d)\b.{0,40}\b(?:lol|lmao|haha+|ha ha)\b",
+    r"\b(?:can'?t even|couldn'?t even|too thick to|too stupid to|too lazy to) (?:read|spell|count|"
+    r"follow|park|understand)\b",
+)
+DEFAMATORY_PATTERNS: tuple[str, ...] = (
+    r"\b(?:is|was|are|'s) (?:a |an )?(?:known |convicted |proven )?(?:thief|fraud|fraudster|"
+    r"criminal|crook|paedophile|paedo|pedo|nonce|drug dealer|drunk|alcoholic|abuser|child abuser|"
+    r"liar|cheat|bully|racist)\b",
+    r"\b(?:stole|steals|stealing|embezzl\w+|fiddl\w+ the books|on drugs|had an affair|sleeping with)\b",
+)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A pattern match in the folded text: which list, where, and the words matched."""
+
+    kind: str
+    start: int
+    end: int
+    words: str
+
+
+class PatternSet:
+    """Named groups of compiled patterns; ``find`` returns every hit, in text order."""
+
+    def __init__(self, groups: dict[str, Iterable[str]]) -> None:
+        self._groups = [(kind, [re.compile(p) for p in patterns]) for kind, patterns in groups.items()]
+
+    def find(self, folded: str) -> list[Hit]:
+        hits: list[Hit] = []
+        for kind, patterns in self._groups:
+            for pattern in patterns:
+                for m in pattern.finditer(folded):
+                    if m.end() > m.start():
+                        hits.append(Hit(kind, m.start(), m.end(), m.group(0)))
+        hits.sort(key=lambda h: (h.start, h.end))
+        return hits
+
+
+ABUSE_PATTERNS = PatternSet(
+    {
+        "threat": THREAT_PATTERNS,
+        "sexual": SEXUAL_PATTERNS,
+        "sexist": SEXIST_PATTERNS,
+        "hate": HATE_PATTERNS,
+        "insult": INSULT_PATTERNS,
+        "profanity": PROFANITY_PATTERNS,
+    }
+)
+TARGET_PATTERNS = PatternSet(
+    {
+        "staff_title": (STAFF_TITLE_RE,),
+        "staff_role": STAFF_ROLE_PATTERNS,
+        "school": SCHOOL_PATTERNS,
+        "pupil_parent": PUPIL_PARENT_PATTERNS,
+        "addressee": (SECOND_PERSON_RE,),
+    }
+)
+DISREPUTE_PATTERNS = PatternSet(
+    {
+        "alcohol": ALCOHOL_PATTERNS,
+        "gambling": GAMBLING_PATTERNS,
+        "political": POLITICAL_PATTERNS,
+        "mocking": MOCKING_PATTERNS,
+        "defamatory": DEFAMATORY_PATTERNS,
+    }
+)
