@@ -10,6 +10,7 @@ Every step is one regular-expression pass without nested quantifiers (linear tim
 ``str.translate``; only characters that actually change are handled in Python.
 """
 
+# ruff: noqa: RUF001  -- the homoglyph table is deliberately made of look-alike letters
 from __future__ import annotations
 
 import re

@@ -1,0 +1,398 @@
+"""Clause 4.1(c): personal data in posts and comments (phones, emails, addresses, identifiers...).
+
+Pattern-based, like a Presidio recognizer: the patterns and context words below are data. Each
+candidate is confirmed by a rule (check digit, phone metadata, nearby context words) before it
+becomes a finding. Spans in the evidence point into the original ``item.text``. The school's own
+published contact details are never flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import phonenumbers
+
+from detectors.base import OwnContacts, SchoolContext
+from detectors.normalise import normalise
+from detectors.personal_data_checks import card_ok, iban_ok, nhs_ok, nino_ok, upn_ok
+from detectors.pupil_names import find_person_names
+from monitor.domain import Clause, Evidence, Finding, ItemKind, ScanItem, Severity, TextSpan
+
+# --- patterns (possessive quantifiers keep every pattern linear on hostile input) ---------------
+
+EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}+@(?:[\w-]{1,63}+\.)++[A-Za-z][\w-]{1,62}+")
+IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{1,4}){2,8}+(?![A-Za-z0-9])")
+CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}+(?![\d])")
+NHS = re.compile(r"(?<![\d-])\d{3}([ -]?)\d{3}\1\d{4}(?![\d-])")
+NINO = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d](?![A-Za-z0-9])")
+UPN = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{11}[0-9A-Z](?![A-Za-z0-9])")
+SORT_CODE = re.compile(r"(?<![\d-])\d{2}([- ])\d{2}\1\d{2}(?![\d-])")
+ACCOUNT_NUMBER = re.compile(r"(?<!\d)\d{8}(?!\d)")
+# A run of digit groups joined by one separator each: the raw material of phone numbers.
+PHONE_RUN = re.compile(
+    r"(?<![\w@/.+-])(?:\+|\b00)?\(?\d++(?:(?:[ .-]|\)\s?|\s?\()\d++)*+\)?"
+    r"(?:\s?(?:x|ext\.?|extn\.?)\s?\d{1,5})?(?![\w@])"
+)
+DATE = re.compile(
+    r"(?<!\d)(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}-\d{2}-\d{2})(?!\d)"
+    r"|(?<!\w)\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+\d{4}(?!\d)"
+    r"|(?<!\w)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}(?!\d)",
+    re.IGNORECASE,
+)
+UK_POSTCODE = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) ?\d[ABD-HJLNP-UW-Z]{2}(?![A-Za-z0-9])|(?<![A-Za-z0-9])GIR ?0AA(?![A-Za-z0-9])"
+)
+_SUFFIXES = (
+    "Road|Rd|Street|St|Avenue|Ave|Av|Lane|Ln|Drive|Dr|Way|Close|Cl|Crescent|Cres|Grove|Gr|Place|Pl|"
+    "Court|Ct|Gardens|Gdns|Terrace|Terr|Square|Sq|Parade|Mews|Row|Walk|Hill|Rise|View|Park|Green|"
+    "Boulevard|Blvd|Circle|Cir|Trail|Parkway|Pkwy|Highway|Hwy|Route|Loop|Plaza|Alley|Heights|Ridge|"
+    "Estate|Court|Wynd|Brae|Vale|Chase|Meadows?|Fields?|Passage|Path|Pike|Point|Port|Run|Turnpike|"
+    "Crossing|Causeway|Expressway|Freeway|Junction|Landing|Manor|Mill|Orchard|Oval|Pass|Shore|"
+    "Spur|Summit|Terrace|Track|Valley|Vista|Forge|Forges|Union|Squares|Parks|Extensions?|Ferry"
+)
+# "12 Acacia Avenue", "1668 Glyn St", "14a High Street": number, up to four words, a suffix.
+STREET = re.compile(
+    r"(?<![\w-])\d{1,5}[A-Za-z]?,?\s(?:[A-Z][\w'\u2019.-]*\s){0,4}(?:" + _SUFFIXES + r")\b\.?",
+)
+# Continental style: "Via Franscini 71", "Passauer Strasse 33", "Søndergade 52", "ul. Słowicza 10".
+STREET_EU = re.compile(
+    r"(?<!\w)(?:(?:Via|Viale|Vicolo|Piazza|Corso|Rue|Avenue|Calle|Avenida|Rua|Travessa|ul\.|Ulica|Strada)"
+    r"\s(?:[\w'\u2019.-]+\s){0,4}?\d{1,4}[a-z]?"
+    r"|[A-ZÀ-Þ][\wÀ-ÿ'\u2019-]*(?:strasse|straße|str\.|gasse|weg|gade|vej|katu|tie|väg|vägen|gatan|laan|straat|plein|utca|u\.|braut|stræti|gata)"
+    r"\s\d{1,4}[a-z]?\.?)(?![\d])",
+)
+# US military post: "PSC 6293, Box 8158 APO AP 04336"; "Unit 0822 Box 8858 DPO AA 13319".
+MILITARY = re.compile(r"\b(?:PSC|Unit|USNS|USS|USNV|USCGC)\s[\w ]{1,20}?,?\s+(?:Box\s\d{3,5}\s+)?[ADF]PO\s+A[AEP]\s+\d{5}\b")
+UNIT_SUFFIX = re.compile(r",?\s{1,3}(?:Apt\.?|Apartment|Suite|Flat|Unit)\s\w{1,6}")
+
+# --- context words ------------------------------------------------------------------------------
+
+PHONE_CONTEXT = re.compile(
+    r"\b(?:phone|tel|telephone|mobile|mob|cell|call|ring|text|txt|whats ?app|sms|fax|desk|contact|"
+    r"number|no\.?|messages?|answering|reach|dial|landline)\b|#",
+    re.IGNORECASE,
+)
+NHS_CONTEXT = re.compile(r"\bnhs\b|health (?:service )?number|\bchi number", re.IGNORECASE)
+DOB_CONTEXT = re.compile(
+    r"\b(?:born|birthday|b'?day|dob|d\.o\.b|date of birth|birth date|age[ds]?|years? old|turns?|turned)\b",
+    re.IGNORECASE,
+)
+BANK_CONTEXT = re.compile(r"\b(?:sort ?code|account|acc|a/c|bank|iban|pay|transfer)\b", re.IGNORECASE)
+SPECIAL_ACRONYMS = re.compile(r"\b(?:SEN|SEND|SEMH|ADHD|ADD|ASD|ASC|EHCP|CAMHS|FSM|LAC|CIN|CP)\b")
+SPECIAL_TERMS = re.compile(
+    r"\b(?:autis[mt]\w*|adhd|dyslexi\w*|dyspraxi\w*|sen|send|ehcp|special (?:educational )?needs|"
+    r"learning (?:difficult|disabilit)\w*|disab\w+|wheelchair|diabet\w*|epilep\w*|seizures?|asthma\w*|"
+    r"allerg\w*|anaphyla\w*|epipen|cancer|leuka?emia|tumou?r|chemo\w*|hospital\w*|diagnos\w+|"
+    r"medication|medicine|illness|mental health|depress\w*|anxiety|self[- ]harm\w*|suicid\w*|"
+    r"eating disorder|anorexi\w*|camhs|therap\w+|counsell\w+|safeguarding|child protection|"
+    r"social (?:services|worker)|looked[- ]after|in care|foster\w*|neglect\w*|abused?|"
+    r"free school meals|pupil premium|excluded|exclusion|pregnan\w*|gender identity|transgender)\b",
+    re.IGNORECASE,
+)
+# Regions whose phone metadata is strict enough to trust a bare national number.
+TRUSTED_REGIONS = ("GB", "US", "CA", "IE", "FR", "ES", "IT", "NL", "BE", "PT", "PL", "AU", "SE", "CH", "DK", "IN")
+SPECIAL_WINDOW = 80  # characters between a name and a health/SEN/safeguarding term
+
+EXPLAIN = {
+    "phone": "A phone number is published{who}. Phone numbers of parents, pupils or staff must not appear on the school's accounts.",
+    "email": "An email address is published{who}. Personal email addresses must not appear on the school's accounts.",
+    "address": "A home or street address is published{who}. Addresses can be used to find a child at home.",
+    "date_of_birth": "A date of birth is published{who}. With a name it identifies a child.",
+    "nhs_number": "An NHS number is published{who}. It is confidential health information.",
+    "ni_number": "A National Insurance number is published{who}. It can be used for identity fraud.",
+    "upn": "A unique pupil number (UPN) is published{who}. UPNs must never leave the school's records.",
+    "bank": "Bank or card details are published{who}. They can be used for fraud.",
+    "special_category": "Health, special needs or safeguarding information appears next to a person's name{who}. This is special-category data.",
+}
+
+
+@dataclass(frozen=True)
+class _Hit:
+    kind: str
+    start: int
+    end: int
+    confidence: float
+    value: str
+
+
+class PersonalDataDetector:
+    """Finds personal data that must not be published on the school's accounts (clause 4.1(c))."""
+
+    name = "personal_data"
+    version = "1.0"
+
+    def detect(self, item: ScanItem, context: SchoolContext) -> list[Finding]:
+        """Return one finding per piece of personal data in the item's text."""
+        norm = normalise(item.item.text)
+        hits = [
+            _Hit(h.kind, *norm.to_original(h.start, h.end), h.confidence, h.value)
+            for h in find_personal_data(norm.text, context.own_contacts)
+        ]
+        hits += _special_category(item.item.text, context)  # names come back as original offsets
+        school_voice = item.item.author_is_school or item.item.kind is ItemKind.POST
+        findings = []
+        for hit in hits:
+            start, end = hit.start, hit.end
+            if hit.kind == "special_category":
+                severity = Severity.CRITICAL if hit.confidence >= 0.8 else Severity.HIGH
+            else:
+                severity = Severity.HIGH if school_voice else Severity.MEDIUM
+            who = " in the school's own post" if school_voice else " in a public comment"
+            findings.append(
+                Finding(
+                    clause=Clause.PERSONAL_DATA,
+                    category=f"personal_data.{hit.kind}",
+                    severity=severity,
+                    confidence=hit.confidence,
+                    detector=self.name,
+                    detector_version=self.version,
+                    evidence=Evidence(EXPLAIN[hit.kind].format(who=who), (TextSpan(start, end),)),
+                )
+            )
+        return findings
+
+
+def find_personal_data(text: str, own: OwnContacts | None = None) -> list[_Hit]:
+    """All personal-data hits in (normalised) ``text``, most specific kinds first, no overlaps."""
+    own = own if own is not None else OwnContacts()
+    taken: list[tuple[int, int]] = []
+    hits: list[_Hit] = []
+    for finder in (_emails, _ibans, _cards, _upns, _ninos, _nhs_numbers, _bank_accounts, _dates_of_birth, _addresses, _phones):
+        for hit in finder(text, own):
+            if not any(hit.start < e and s < hit.end for s, e in taken):
+                taken.append((hit.start, hit.end))
+                hits.append(hit)
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+def _before(text: str, start: int, width: int = 40) -> str:
+    return text[max(0, start - width) : start]
+
+
+def _emails(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    own_emails = {e.lower() for e in own.emails}
+    own_domains = tuple(d.lower().lstrip("@") for d in own.domains)
+    for m in EMAIL.finditer(text):
+        value = m.group().rstrip(".-")
+        domain = value.rpartition("@")[2].lower()
+        if value.lower() in own_emails or any(domain == d or domain.endswith("." + d) for d in own_domains):
+            continue
+        yield _Hit("email", m.start(), m.start() + len(value), 0.95, value)
+
+
+def _ibans(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    for m in IBAN.finditer(text):
+        raw = m.group()
+        compact = raw.replace(" ", "").replace("-", "")
+        length = _iban_length(compact)
+        if length is None:
+            continue
+        # keep just the IBAN's own characters (the pattern may have run into a following code)
+        end = m.start()
+        count = 0
+        while count < length:
+            if raw[end - m.start()] not in " -":
+                count += 1
+            end += 1
+        if end < m.end() and raw[end - m.start()] not in " -":
+            continue  # the IBAN would end inside a group: not an IBAN
+        if iban_ok(compact[:length]):
+            yield _Hit("bank", m.start(), end, 0.97, compact[:length])
+
+
+def _iban_length(compact: str) -> int | None:
+    from detectors.personal_data_checks import IBAN_LENGTHS
+
+    length = IBAN_LENGTHS.get(compact[:2])
+    return length if length is not None and len(compact) >= length else None
+
+
+def _cards(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    for m in CARD.finditer(text):
+        raw = m.group()
+        groups = re.split(r"[ -]", raw)
+        if len(groups) > 1 and not (all(len(g) == 4 for g in groups[:-1]) or [len(g) for g in groups] in ([4, 6, 5], [4, 6, 4])):
+            continue  # cards are written in groups of four (Amex/Diners 4-6-5): not this
+        digits = "".join(groups)
+        if card_ok(digits):
+            yield _Hit("bank", m.start(), m.end(), 0.95, digits)
+
+
+def _upns(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    for m in UPN.finditer(text):
+        if upn_ok(m.group()):
+            yield _Hit("upn", m.start(), m.end(), 0.9, m.group())
+
+
+def _ninos(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    for m in NINO.finditer(text):
+        compact = m.group().replace(" ", "")
+        # all capitals or all lower case ("ab 12 34 56 c"); mixed case is ordinary text
+        if (compact[:2].isupper() or compact.islower()) and nino_ok(compact.upper()):
+            yield _Hit("ni_number", m.start(), m.end(), 0.9, compact.upper())
+
+
+def _nhs_numbers(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    for m in NHS.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if not nhs_ok(digits):
+            continue
+        before = _before(text, m.start(), 50)
+        if NHS_CONTEXT.search(before):
+            yield _Hit("nhs_number", m.start(), m.end(), 0.95, digits)
+            continue
+        if PHONE_CONTEXT.search(before) or _is_phone_shaped_us(m.group()):
+            continue  # a phone number that happens to pass the check: leave it to the phone rule
+        yield _Hit("nhs_number", m.start(), m.end(), 0.8, digits)
+
+
+def _is_phone_shaped_us(raw: str) -> bool:
+    """True for "905-674-3793" style numbers that phone metadata says are real US numbers."""
+    if not re.search(r"[-.()]", raw):
+        return False
+    return phonenumbers.is_valid_number(phonenumbers.parse(raw, "US"))
+
+
+def _bank_accounts(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    for m in SORT_CODE.finditer(text):
+        window = text[m.end() : m.end() + 40]
+        account = ACCOUNT_NUMBER.search(window)
+        has_context = BANK_CONTEXT.search(_before(text, m.start(), 40) + window)
+        if account is not None and has_context:
+            yield _Hit("bank", m.start(), m.end() + account.end(), 0.9, m.group())
+        elif has_context and re.search(r"sort ?code", _before(text, m.start(), 30), re.IGNORECASE):
+            yield _Hit("bank", m.start(), m.end(), 0.8, m.group())
+
+
+def _dates_of_birth(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    for m in DATE.finditer(text):
+        if DOB_CONTEXT.search(_before(text, m.start(), 40) + text[m.end() : m.end() + 20]):
+            yield _Hit("date_of_birth", m.start(), m.end(), 0.85, m.group())
+
+
+def _addresses(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    own_postcodes = {_compact(p) for p in own.postcodes}
+    own_lines = [_compact(a) for a in own.address_lines if a.strip()]
+    spans: list[tuple[int, int, float]] = []
+    for pattern, confidence in ((STREET, 0.75), (STREET_EU, 0.6), (MILITARY, 0.8)):
+        for m in pattern.finditer(text):
+            end = m.end()
+            unit = UNIT_SUFFIX.match(text, end)
+            if unit is not None:
+                end = unit.end()
+            spans.append((m.start(), end, confidence))
+    for m in UK_POSTCODE.finditer(text):
+        near = [s for s in spans if 0 <= m.start() - s[1] <= 80]
+        if near:  # a postcode after a street: one address, with the postcode
+            s = max(near, key=lambda s: s[1])
+            spans.remove(s)
+            spans.append((s[0], m.end(), 0.95))
+        elif re.search(r"(?<![\w-])\d{1,4}[A-Za-z]?\b", _before(text, m.start(), 60)) and re.search(
+            r"\b(?:" + _SUFFIXES + r")\b", _before(text, m.start(), 60), re.IGNORECASE
+        ):
+            spans.append((m.start(), m.end(), 0.7))
+    spans.sort()
+    last_end = -1
+    for start, end, confidence in spans:
+        if start < last_end:
+            continue
+        value = text[start:end]
+        compact = _compact(value)
+        if any(p and p in compact for p in own_postcodes) or any(line and (line in compact or compact in line) for line in own_lines):
+            continue
+        last_end = end
+        yield _Hit("address", start, end, confidence, value)
+
+
+def _compact(value: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", value.lower())
+
+
+def _phones(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    own_phones = set(own.phones)
+    for m in PHONE_RUN.finditer(text):
+        raw = m.group().rstrip(")").strip()
+        start = m.start()
+        if raw.startswith("(") and ")" not in raw:
+            raw, start = raw[1:], start + 1
+        confidence = _phone_confidence(text, start, raw)
+        if confidence == 0.0:
+            continue
+        if _e164(raw) in own_phones:
+            continue
+        yield _Hit("phone", start, start + len(raw), confidence, raw)
+
+
+def _phone_confidence(text: str, start: int, raw: str) -> float:
+    """How sure we are that ``raw`` (a run of digit groups) is a phone number; 0 means it is not."""
+    digits = re.sub(r"\D", "", re.split(r"\s?(?:x|ext)", raw)[0])
+    if not 7 <= len(digits) <= 15:
+        return 0.0
+    before = _before(text, start)
+    if before.rstrip().endswith(("£", "$", "€")):
+        return 0.0
+    context = PHONE_CONTEXT.search(before) is not None
+    if raw.startswith(("+", "00")):
+        number = _parse(raw, "GB")
+        return 0.95 if number is not None and phonenumbers.is_possible_number(number) else 0.0
+    if _looks_like_other(raw) and not context:
+        return 0.0
+    if re.fullmatch(r"0[1-9]\d{8,9}", digits) and not re.search(r"[.]", raw):
+        return 0.95  # every UK national format (including Ofcom drama numbers) is 0 + 9-10 digits
+    groups = len(re.findall(r"\d+", raw))
+    if context:
+        return 0.9
+    if groups >= 2 and 8 <= len(digits) <= 12 and any(_valid_in(raw, r) for r in TRUSTED_REGIONS):
+        return 0.75
+    return 0.0
+
+
+def _looks_like_other(raw: str) -> bool:
+    """Dates, IP addresses, US social security numbers and postal codes share phones' shapes."""
+    return bool(
+        DATE.fullmatch(raw)
+        or re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", raw)
+        or re.fullmatch(r"\d{3}[-.]\d{2}[-.]\d{4}|\d{5}-\d{4}|\d{3}-\d{6}|\d{5}-\d{3,4}", raw)
+        or re.fullmatch(r"\d{4}[ .-]\d{2}[ .-]\d{2}", raw)
+    )
+
+
+def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _valid_in(raw: str, region: str) -> bool:
+    number = _parse(raw, region)
+    return number is not None and phonenumbers.is_valid_number_for_region(number, region)
+
+
+def _e164(raw: str) -> str:
+    number = _parse(raw, "GB")
+    if number is None:
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _special_category(text: str, context: SchoolContext) -> list[_Hit]:
+    """Health, SEN or safeguarding words near a person's name; critical when the name is a pupil's."""
+    terms = sorted([*SPECIAL_TERMS.finditer(text), *SPECIAL_ACRONYMS.finditer(text)], key=lambda m: m.start())
+    if not terms:
+        return []
+    hits = []
+    for name in find_person_names(text, context):
+        if name.person is not None and name.person.kind != "pupil":
+            continue
+        for term in terms:
+            gap = term.start() - name.end if term.start() >= name.end else name.start - term.end()
+            if 0 <= gap <= SPECIAL_WINDOW:
+                start, end = min(name.start, term.start()), max(name.end, term.end())
+                confidence = 0.9 if name.person is not None else min(0.6, name.confidence)
+                hits.append(_Hit("special_category", start, end, confidence, ""))
+                break
+    return hits
