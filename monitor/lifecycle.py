@@ -26,6 +26,7 @@ from monitor.config import ConfigError, Settings
 from monitor.custody import clean_actor
 from monitor.domain import Alert, Severity
 from monitor.email import Attachment, EmailSettings, compose_alert_email
+from monitor.sender import AttachmentBuilder
 from monitor.events import EventRecorder
 from monitor.transports import Transport
 from storage.database import Database
@@ -240,7 +241,7 @@ class Escalator:
         settings: LifecycleSettings,
         clock: Clock,
         events: EventRecorder,
-        attachments: Any,
+        attachments: AttachmentBuilder,
     ) -> None:
         self.database = database
         self.evidence = evidence

@@ -151,3 +151,13 @@ def test_a_comment_is_printed_with_the_post_it_answers(tmp_path: Path) -> None:
     assert "In reply to: Year 5 trip to the museum" in text
     assert "angry.parent" in text and "Mr Testman is a forbidden disgrace <b>x</b>" in text
     s.app.close()
+
+
+def test_the_pdf_renderer_may_fetch_nothing_from_the_network() -> None:
+    from monitor.screenprint import offline_fetcher
+
+    fetch = offline_fetcher()
+    for url in ("http://127.0.0.1:9/x.png", "file:///etc/passwd", "https://example.invalid/a.css"):
+        with pytest.raises(ValueError):
+            fetch(url)
+    assert fetch("data:text/plain;base64,aGk=").read() == b"hi"
