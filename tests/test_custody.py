@@ -165,3 +165,32 @@ def test_deleting_a_file_with_its_record_or_swapping_an_items_file_is_found(tmp_
     assert f"item {p2.subject_id} (custody log entry {p2.seq}) no longer points at the files recorded" in problems
     assert f"the record of evidence file {media} has been deleted" in problems
     s.app.close()
+
+
+def test_migration_0002_matches_the_tables_and_downgrades_cleanly(tmp_path: Path, database_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    import storage.lifecycle  # noqa: F401  (registers its tables on the metadata)
+    from storage.database import MIGRATIONS
+    from storage.tables import Base
+
+    database = open_database(database_url)
+    mine = {"custody_log", "alert_lifecycle", "legal_holds", "digest_entries", "item_purges"}
+    with database.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+        assert [d for d in diff if any(name in repr(d) for name in mine)] == []  # others' tables are theirs
+        assert mine <= set(inspect(connection).get_table_names())
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    for target in ("0001", "heads"):
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            (command.downgrade if target == "0001" else command.upgrade)(config, target)
+        with database.engine.connect() as connection:
+            present = mine & set(inspect(connection).get_table_names())
+        assert present == (set() if target == "0001" else mine)
+    database.dispose()
