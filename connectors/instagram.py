@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import instaloader
 import requests
@@ -50,8 +50,15 @@ log = logging.getLogger(__name__)
 
 # Every per-account option this connector reads (documented in docs/instagram.md).
 OPTIONS = (
-    "session_file", "login_user", "anonymous", "web_base_url", "mobile_base_url", "media_base_url",
-    "backoff_hours", "full_sweep_hours", "known_run",
+    "session_file",
+    "login_user",
+    "anonymous",
+    "web_base_url",
+    "mobile_base_url",
+    "media_base_url",
+    "backoff_hours",
+    "full_sweep_hours",
+    "known_run",
 )
 HOSTS = {"https://www.instagram.com": "web_base_url", "https://i.instagram.com": "mobile_base_url"}
 BLOCK_WORDS = ("wait a few minutes", "feedback_required")
@@ -97,7 +104,7 @@ class _Recorder(HTTPAdapter):
         original = request.url or ""
         for host, base in self.bases.items():
             if original.startswith(host + "/") and base != host:
-                request.url = base + original[len(host):]
+                request.url = base + original[len(host) :]
                 kwargs["proxies"] = requests.utils.get_environ_proxies(request.url)
         kwargs["timeout"] = self.timeout
         self.last = None
@@ -108,7 +115,9 @@ class _Recorder(HTTPAdapter):
         path = original.split("?")[0].rstrip("/")
         # The logged-in start page carries the session's form tokens: it is never kept as evidence.
         if path not in HOSTS and body:
-            capture = RawCapture(original, body, self.clock(), response.headers.get("content-type", ""), response.status_code)
+            capture = RawCapture(
+                original, body, self.clock(), response.headers.get("content-type", ""), response.status_code
+            )
             self.captures.append(capture)
         self.last = _Seen(response.status_code, body, capture, response.headers.get("retry-after", ""))
         return response
@@ -124,19 +133,31 @@ class _Context(instaloader.InstaloaderContext):
 
     def __init__(self, recorder: _Recorder, timeout: float) -> None:
         self.recorder = recorder  # before super().__init__, which makes the first session
-        super().__init__(sleep=False, quiet=True, max_connection_attempts=1, request_timeout=timeout,
-                         rate_controller=_NoSleep, iphone_support=False)
+        super().__init__(
+            sleep=False,
+            quiet=True,
+            max_connection_attempts=1,
+            request_timeout=timeout,
+            rate_controller=_NoSleep,
+            iphone_support=False,
+        )
 
     def get_anonymous_session(self) -> requests.Session:
         return self.recorder.mount_on(super().get_anonymous_session())
 
     def load_session(self, username: str, sessiondata: dict[str, str]) -> None:
-        super().load_session(username, sessiondata)
+        super().load_session(username, sessiondata)  # type: ignore[no-untyped-call]
         self.recorder.mount_on(self._session)
 
-    def get_json(self, path: str, params: dict[str, Any], host: str = "www.instagram.com",
-                 session: requests.Session | None = None, response_headers: dict[str, Any] | None = None,
-                 use_post: bool = False) -> dict[str, Any]:
+    def get_json(
+        self,
+        path: str,
+        params: dict[str, Any],
+        host: str = "www.instagram.com",
+        session: requests.Session | None = None,
+        response_headers: dict[str, Any] | None = None,
+        use_post: bool = False,
+    ) -> dict[str, Any]:
         # get_iphone_json and the GraphQL helpers copy the session: mount on the copy too.
         self.recorder.mount_on(session or self._session)
         result: dict[str, Any] = super().get_json(path, params, host, session, response_headers, use_post)
@@ -179,7 +200,9 @@ class _State:
             return cls()
         try:
             data = json.loads(cursor.value)
-            posts = {str(k): _Known(int(v[0]), str(v[1]), tuple(str(c) for c in v[2])) for k, v in data["posts"].items()}
+            posts = {
+                str(k): _Known(int(v[0]), str(v[1]), tuple(str(c) for c in v[2])) for k, v in data["posts"].items()
+            }
             swept = datetime.fromisoformat(data["swept_at"]) if data.get("swept_at") else None
             return cls(posts, swept)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
@@ -223,14 +246,16 @@ class InstaloaderConnector:
                 return False
             raise NotConfigured(
                 f"Instagram account @{self.handle}: no instaloader session file at {path}. Create one as "
-                "described in docs/instagram.md and set session_file, or set anonymous = \"true\" to read "
+                'described in docs/instagram.md and set session_file, or set anonymous = "true" to read '
                 "posts only (comments need a login)."
             )
         try:
             cookies = _CookieUnpickler(io.BytesIO(path.read_bytes())).load()
             if not isinstance(cookies, dict) or not cookies.get("sessionid") or "csrftoken" not in cookies:
                 raise ValueError("not an instaloader session (no sessionid/csrftoken cookies)")
-            self.context.load_session(opts.get("login_user", "").strip() or self.handle, {str(k): str(v) for k, v in cookies.items()})
+            self.context.load_session(
+                opts.get("login_user", "").strip() or self.handle, {str(k): str(v) for k, v in cookies.items()}
+            )
         except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
             raise NotConfigured(
                 f"Instagram account @{self.handle}: the session file {path} cannot be used ({exc}). "
@@ -270,8 +295,15 @@ class InstaloaderConnector:
             captures=tuple(self.recorder.captures),
         )
 
-    def _read(self, known: dict[str, _Known], items: dict[str, Item], gone: list[str], listed: set[str],
-              sweep: bool, now: datetime) -> bool:
+    def _read(
+        self,
+        known: dict[str, _Known],
+        items: dict[str, Item],
+        gone: list[str],
+        listed: set[str],
+        sweep: bool,
+        now: datetime,
+    ) -> bool:
         """Walks the timeline newest first; True when it reached the end (a complete listing)."""
         run = 0
         with self._errors(now):
@@ -346,7 +378,9 @@ class InstaloaderConnector:
             found.append(Media(MediaKind.IMAGE, display_url, rewrite(display_url, self.media_base_url)))
         return found
 
-    def _comments(self, post: Any, post_id: str, known: tuple[str, ...], items: dict[str, Item]) -> tuple[tuple[str, ...], list[str]]:
+    def _comments(
+        self, post: Any, post_id: str, known: tuple[str, ...], items: dict[str, Item]
+    ) -> tuple[tuple[str, ...], list[str]]:
         seen: list[str] = []
         old = set(known)
         for comment in post.get_comments():
@@ -417,7 +451,7 @@ class _ErrorMap:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> Literal[False]:
         if exc is None or isinstance(exc, ConnectorError | _Stop):
             return False
         if isinstance(exc, _WouldWait):
@@ -438,18 +472,31 @@ class _ErrorMap:
             return _Stop("Instagram answered an empty document")
         if any(word in lowered for word in BLOCK_WORDS) or status == 429:
             retry = _retry_after_seconds(seen)
-            return c.blocked(f"HTTP {status}: 'please wait a few minutes'" if status != 429 else "HTTP 429", now,
-                             timedelta(seconds=retry))
+            return c.blocked(
+                f"HTTP {status}: 'please wait a few minutes'" if status != 429 else "HTTP 429",
+                now,
+                timedelta(seconds=retry),
+            )
         if isinstance(exc, instaloader.ProfileNotExistsException):
             # The school's own account exists: Instagram answers a blocked client with a page or
             # query result without the profile, which instaloader reports as "does not exist".
-            return c.blocked("Instagram said the profile does not exist, which for the school's own account "
-                             "means the requests are being refused; check the handle if this is a new account", now)
-        if isinstance(exc, instaloader.TwoFactorAuthRequiredException | instaloader.BadCredentialsException | instaloader.LoginException):
+            return c.blocked(
+                "Instagram said the profile does not exist, which for the school's own account "
+                "means the requests are being refused; check the handle if this is a new account",
+                now,
+            )
+        if isinstance(
+            exc,
+            instaloader.TwoFactorAuthRequiredException
+            | instaloader.BadCredentialsException
+            | instaloader.LoginException,
+        ):
             return c.session_rejected("login refused")
         if any(word in lowered for word in CHECKPOINT_WORDS) or isinstance(exc, instaloader.LoginRequiredException):
             if not c.logged_in:
-                return AuthFailed(f"Instagram needs a login to read @{c.handle}: create a session file (docs/instagram.md)")
+                return AuthFailed(
+                    f"Instagram needs a login to read @{c.handle}: create a session file (docs/instagram.md)"
+                )
             return c.session_rejected("security check or logged out")
         if isinstance(exc, instaloader.PrivateProfileNotFollowedException):
             return AuthFailed(f"@{c.handle} is private and the session's account does not follow it")
@@ -471,9 +518,12 @@ class _ErrorMap:
 
 def _comment_count(node: dict[str, Any]) -> int:
     """Comments plus replies, as the timeline reports it (no extra request)."""
-    for value in (node.get("comments"), (node.get("iphone_struct") or {}).get("comment_count"),
-                  (node.get("edge_media_to_comment") or {}).get("count"),
-                  (node.get("edge_media_to_parent_comment") or {}).get("count")):
+    for value in (
+        node.get("comments"),
+        (node.get("iphone_struct") or {}).get("comment_count"),
+        (node.get("edge_media_to_comment") or {}).get("count"),
+        (node.get("edge_media_to_parent_comment") or {}).get("count"),
+    ):
         if isinstance(value, int):
             return value
     return 0

@@ -42,8 +42,14 @@ log = logging.getLogger(__name__)
 
 # Every per-account option this connector reads (documented in docs/instagram.md).
 OPTIONS = (
-    "ig_user_id", "api_base_url", "api_version", "media_base_url", "page_size", "recent_days",
-    "full_sweep_hours", "refresh_when_days_left",
+    "ig_user_id",
+    "api_base_url",
+    "api_version",
+    "media_base_url",
+    "page_size",
+    "recent_days",
+    "full_sweep_hours",
+    "refresh_when_days_left",
 )
 DEFAULT_BASE = "https://graph.instagram.com"
 TOKEN_NAME = "INSTAGRAM_ACCESS_TOKEN"
@@ -128,7 +134,9 @@ class _State:
             return cls(
                 media,
                 _parse_time(data.get("swept_at")),
-                _TokenInfo(str(token.get("fp") or ""), _parse_time(token.get("expires_at")), _parse_time(token.get("retry_at"))),
+                _TokenInfo(
+                    str(token.get("fp") or ""), _parse_time(token.get("expires_at")), _parse_time(token.get("retry_at"))
+                ),
             )
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             # Ingestion is idempotent: an unreadable cursor costs a full re-read, nothing more.
@@ -286,14 +294,22 @@ class InstagramGraphConnector:
         found: list[Media] = []
         url = str(node.get("media_url") or "")
         if url:
-            found.append(Media(
-                MediaKind.VIDEO if kind == "VIDEO" else MediaKind.IMAGE, url, rewrite(url, self.media_base_url),
-                external_id=str(node.get("id") or ""),
-            ))
+            found.append(
+                Media(
+                    MediaKind.VIDEO if kind == "VIDEO" else MediaKind.IMAGE,
+                    url,
+                    rewrite(url, self.media_base_url),
+                    external_id=str(node.get("id") or ""),
+                )
+            )
         thumb = str(node.get("thumbnail_url") or "")
         if thumb and kind == "VIDEO":
             # The still is what the face and text detectors can read of a video.
-            found.append(Media(MediaKind.IMAGE, thumb, rewrite(thumb, self.media_base_url), external_id=str(node.get("id") or "")))
+            found.append(
+                Media(
+                    MediaKind.IMAGE, thumb, rewrite(thumb, self.media_base_url), external_id=str(node.get("id") or "")
+                )
+            )
         return found
 
     # --- comments ---
@@ -324,7 +340,8 @@ class InstagramGraphConnector:
                 while reply_after:
                     more = self._get(
                         f"/{comment.external_id}/replies",
-                        {"fields": REPLY_FIELDS, "limit": "50", "after": reply_after}, run,
+                        {"fields": REPLY_FIELDS, "limit": "50", "after": reply_after},
+                        run,
                     )
                     for reply_node in more.data:
                         self._add_reply(reply_node, comment.external_id, more.raw, old, seen, run)
@@ -372,14 +389,19 @@ class InstagramGraphConnector:
             return info
         if self.env.save_secret is None:
             if info.expires_at and info.expires_at - now < timedelta(days=7):
-                log.warning("Instagram access token for @%s expires on %s and cannot be saved when refreshed",
-                            self.handle, info.expires_at.date())
+                log.warning(
+                    "Instagram access token for @%s expires on %s and cannot be saved when refreshed",
+                    self.handle,
+                    info.expires_at.date(),
+                )
             return info
         url = f"{self.base_url}/refresh_access_token"
         try:
             response = self.client.get(url, params={"grant_type": "ig_refresh_token", "access_token": self.token})
         except httpx.HTTPError as exc:
-            log.warning("Instagram token refresh for @%s failed (%s); trying again tomorrow", self.handle, type(exc).__name__)
+            log.warning(
+                "Instagram token refresh for @%s failed (%s); trying again tomorrow", self.handle, type(exc).__name__
+            )
             return _TokenInfo(fingerprint, info.expires_at, now + REFRESH_RETRY)
         run.usage = run.usage + Usage(api_calls=1)
         body = _json_object(response.content)
@@ -389,8 +411,11 @@ class InstagramGraphConnector:
             if response.status_code == 401 or code == 190:
                 raise AuthFailed(self._auth_message(response.status_code))
             # e.g. a token less than 24 hours old cannot be refreshed yet.
-            log.warning("Instagram token refresh for @%s was refused (%s); trying again tomorrow",
-                        self.handle, response.status_code)
+            log.warning(
+                "Instagram token refresh for @%s was refused (%s); trying again tomorrow",
+                self.handle,
+                response.status_code,
+            )
             return _TokenInfo(fingerprint, info.expires_at, now + REFRESH_RETRY)
         self.env.save_secret(self.token_name, new_token)
         self.token = new_token
@@ -464,8 +489,10 @@ def _retry_after(headers: httpx.Headers) -> timedelta:
         usage = _json_object(headers.get(name, "").encode())
         minutes = [
             _int(entry.get("estimated_time_to_regain_access"))
-            for entries in usage.values() if isinstance(entries, list)
-            for entry in entries if isinstance(entry, dict)
+            for entries in usage.values()
+            if isinstance(entries, list)
+            for entry in entries
+            if isinstance(entry, dict)
         ]
         if any(minutes):
             return timedelta(minutes=max(minutes))
@@ -544,7 +571,9 @@ def int_option(options: Any, name: str, default: int, handle: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise NotConfigured(f"Instagram account @{handle}: option {name} must be a whole number, not {value!r}") from None
+        raise NotConfigured(
+            f"Instagram account @{handle}: option {name} must be a whole number, not {value!r}"
+        ) from None
 
 
 def url_option(value: str, name: str, handle: str) -> str:

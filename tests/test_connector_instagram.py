@@ -66,7 +66,9 @@ def test_album_and_video_media(platform: FakePlatform, fake: FakeWeb) -> None:
         assert "cdninstagram.com" in medium.url and medium.download_url.startswith("http://media.test/")
 
 
-def test_evidence_is_the_json_that_held_each_item_and_never_the_session_page(platform: FakePlatform, fake: FakeWeb) -> None:
+def test_evidence_is_the_json_that_held_each_item_and_never_the_session_page(
+    platform: FakePlatform, fake: FakeWeb
+) -> None:
     result = connector(platform).fetch(None)
     for item in result.items:
         assert item.raw is not None and item.raw in result.captures
@@ -97,7 +99,9 @@ def test_new_post_new_comment_and_edited_caption(platform: FakePlatform, fake: F
     fresh = fake.add_post(fake.now, "Christmas fair on Saturday")
     result = connector(platform).fetch(first.cursor)
     assert sorted(i.text for i in result.items) == [
-        "Christmas fair on Saturday", "Lovely photos", "News from Oakfield, week 14 (corrected)",
+        "Christmas fair on Saturday",
+        "Lovely photos",
+        "News from Oakfield, week 14 (corrected)",
     ]
     edited = next(i for i in result.items if "corrected" in i.text)
     assert edited.external_id == newest["pk"]  # same id: storage records a new revision
@@ -108,7 +112,9 @@ def test_new_post_new_comment_and_edited_caption(platform: FakePlatform, fake: F
 def test_deleted_post_is_reported_gone_after_a_full_listing(platform: FakePlatform, fake: FakeWeb) -> None:
     first = connector(platform).fetch(None)
     newest = fake.media[0]
-    comment_ids = {c["id"] for c in fake.comments[newest["pk"]]} | {r["id"] for c in fake.comments[newest["pk"]] for r in c["replies"]}
+    comment_ids = {c["id"] for c in fake.comments[newest["pk"]]} | {
+        r["id"] for c in fake.comments[newest["pk"]] for r in c["replies"]
+    }
     fake.delete(newest)
     fake.now += timedelta(hours=1)
     quick = connector(platform).fetch(first.cursor)
@@ -122,20 +128,37 @@ def test_deleted_post_is_reported_gone_after_a_full_listing(platform: FakePlatfo
     ("status", "body", "headers", "expected", "wait"),
     [
         (401, WAIT_BODY, {}, RateLimited, timedelta(hours=6)),
-        (429, {"message": "rate limited", "status": "fail"}, {"Retry-After": "86400"}, RateLimited, timedelta(hours=24)),
+        (
+            429,
+            {"message": "rate limited", "status": "fail"},
+            {"Retry-After": "86400"},
+            RateLimited,
+            timedelta(hours=24),
+        ),
         (429, {"message": "rate limited", "status": "fail"}, {}, RateLimited, timedelta(hours=6)),
         (400, {"message": "feedback_required", "spam": True, "status": "fail"}, {}, RateLimited, timedelta(hours=6)),
         (400, {"message": "Invalid query", "status": "fail"}, {}, RateLimited, timedelta(hours=6)),
         (401, {"message": "login_required", "status": "fail"}, {}, AuthFailed, None),
         (403, {"message": "forbidden", "status": "fail"}, {}, AuthFailed, None),
-        (400, {"message": "checkpoint_required", "checkpoint_url": "/challenge/", "status": "fail"}, {}, AuthFailed, None),
+        (
+            400,
+            {"message": "checkpoint_required", "checkpoint_url": "/challenge/", "status": "fail"},
+            {},
+            AuthFailed,
+            None,
+        ),
         (500, {"message": "oops", "status": "fail"}, {}, TransientError, None),
         (502, "Bad gateway", {}, TransientError, None),
     ],
 )
 def test_instagram_refusals_are_typed(
-    platform: FakePlatform, fake: FakeWeb, status: int, body: object, headers: dict[str, str],
-    expected: type[Exception], wait: timedelta | None,
+    platform: FakePlatform,
+    fake: FakeWeb,
+    status: int,
+    body: object,
+    headers: dict[str, str],
+    expected: type[Exception],
+    wait: timedelta | None,
 ) -> None:
     _api_error(platform, status, body, headers)
     with pytest.raises(expected) as caught:
@@ -157,27 +180,39 @@ def test_backoff_hours_option(platform: FakePlatform, fake: FakeWeb) -> None:
 def test_profile_said_not_to_exist_is_a_block_not_a_deletion(platform: FakePlatform, fake: FakeWeb) -> None:
     first = connector(platform).fetch(None)
     # A login wall or error page instead of the profile: instaloader says "does not exist".
-    platform.route("GET", f"/{SCHOOL}/", lambda _r: Response(200, b"<html>Log in to Instagram</html>", {"Content-Type": "text/html"}))
+    platform.route(
+        "GET",
+        f"/{SCHOOL}/",
+        lambda _r: Response(200, b"<html>Log in to Instagram</html>", {"Content-Type": "text/html"}),
+    )
     with pytest.raises(RateLimited, match="does not exist") as caught:
         connector(platform).fetch(first.cursor)
     assert caught.value.retry_after == fake.now + timedelta(hours=6)
-    platform.route("GET", f"/{SCHOOL}/", lambda _r: Response(404, b"<html>Not found</html>", {"Content-Type": "text/html"}))
+    platform.route(
+        "GET", f"/{SCHOOL}/", lambda _r: Response(404, b"<html>Not found</html>", {"Content-Type": "text/html"})
+    )
     with pytest.raises(RateLimited, match="does not exist"):
         connector(platform).fetch(first.cursor)
 
 
 def test_profile_page_refused_anonymously_is_a_block(platform: FakePlatform, fake: FakeWeb) -> None:
-    platform.route("GET", f"/{SCHOOL}/", lambda _r: Response(403, b"<html>Forbidden</html>", {"Content-Type": "text/html"}))
+    platform.route(
+        "GET", f"/{SCHOOL}/", lambda _r: Response(403, b"<html>Forbidden</html>", {"Content-Type": "text/html"})
+    )
     with pytest.raises(RateLimited):
         connector(platform, state=state_dir(None), anonymous="true").fetch(None)
 
 
 def test_malformed_json_timeouts_and_empty_answers(platform: FakePlatform, fake: FakeWeb) -> None:
     first = connector(platform).fetch(None)
-    platform.route("POST", "/api/graphql", lambda _r: Response(200, b'{"data": {"xdt_api', {"Content-Type": "application/json"}))
+    platform.route(
+        "POST", "/api/graphql", lambda _r: Response(200, b'{"data": {"xdt_api', {"Content-Type": "application/json"})
+    )
     with pytest.raises(UnexpectedResponse):
         connector(platform).fetch(first.cursor)
-    platform.route("POST", "/api/graphql", lambda _r: Response(200, b"{}", {"Content-Type": "application/json"}, delay_seconds=0.6))
+    platform.route(
+        "POST", "/api/graphql", lambda _r: Response(200, b"{}", {"Content-Type": "application/json"}, delay_seconds=0.6)
+    )
     with pytest.raises(TransientError, match="did not answer"):
         connector(platform, timeout=0.2).fetch(first.cursor)
     fake.now += timedelta(hours=25)  # even on a full-listing day, an empty answer proves nothing
@@ -225,5 +260,7 @@ def test_session_file_cannot_run_code(tmp_path: Path) -> None:
     marker.unlink(missing_ok=True)
     (tmp_path / "custom.session").write_bytes(pickle.dumps(_Payload()))
     with pytest.raises(NotConfigured, match="unexpected object"):
-        InstaloaderConnector(Account("instagram", SCHOOL, options={"session_file": "custom.session"}), ConnectorEnv(state_dir=tmp_path))
+        InstaloaderConnector(
+            Account("instagram", SCHOOL, options={"session_file": "custom.session"}), ConnectorEnv(state_dir=tmp_path)
+        )
     assert not marker.exists()

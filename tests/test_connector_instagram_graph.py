@@ -98,7 +98,10 @@ def test_new_comment_and_edit_on_a_recent_post(platform: FakePlatform, fake: Fak
     fake.add_comment(news, fake.now, "Can grandparents come?", "nan.abernathy")
     fake.edit(news, "Sports day is on Friday at 1pm. Bring a water bottle.")
     result = connector(platform).fetch(first.cursor)
-    assert sorted(i.text for i in result.items) == ["Can grandparents come?", "Sports day is on Friday at 1pm. Bring a water bottle."]
+    assert sorted(i.text for i in result.items) == [
+        "Can grandparents come?",
+        "Sports day is on Friday at 1pm. Bring a water bottle.",
+    ]
     edited = next(i for i in result.items if i.kind == ItemKind.POST)
     assert edited.external_id == news["id"]  # same id: storage records a new revision
     comment = next(i for i in result.items if i.kind == ItemKind.COMMENT)
@@ -152,12 +155,34 @@ def test_empty_listing_proves_nothing(platform: FakePlatform, fake: FakeGraph) -
 @pytest.mark.parametrize(
     ("status", "error", "headers", "expected", "wait"),
     [
-        (400, {"type": "OAuthException", "code": 190, "message": "Error validating access token"}, {}, AuthFailed, None),
+        (
+            400,
+            {"type": "OAuthException", "code": 190, "message": "Error validating access token"},
+            {},
+            AuthFailed,
+            None,
+        ),
         (401, {"code": 190}, {}, AuthFailed, None),
-        (403, {"type": "OAuthException", "code": 10, "message": "Application does not have permission"}, {}, AuthFailed, None),
+        (
+            403,
+            {"type": "OAuthException", "code": 10, "message": "Application does not have permission"},
+            {},
+            AuthFailed,
+            None,
+        ),
         (429, {"code": 4}, {"Retry-After": "600"}, RateLimited, timedelta(seconds=600)),
         (400, {"code": 4, "message": "Application request limit reached"}, {}, RateLimited, timedelta(hours=1)),
-        (400, {"code": 17}, {"X-Business-Use-Case-Usage": json.dumps({"1784": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 45}]})}, RateLimited, timedelta(minutes=45)),
+        (
+            400,
+            {"code": 17},
+            {
+                "X-Business-Use-Case-Usage": json.dumps(
+                    {"1784": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 45}]}
+                )
+            },
+            RateLimited,
+            timedelta(minutes=45),
+        ),
         (403, {"code": 32}, {}, RateLimited, timedelta(hours=1)),
         (400, {"code": 613}, {}, RateLimited, timedelta(hours=1)),
         (500, {"code": 2, "message": "Service temporarily unavailable"}, {}, TransientError, None),
@@ -166,8 +191,13 @@ def test_empty_listing_proves_nothing(platform: FakePlatform, fake: FakeGraph) -
     ],
 )
 def test_graph_errors_are_typed(
-    platform: FakePlatform, fake: FakeGraph, status: int, error: dict[str, object], headers: dict[str, str],
-    expected: type[Exception], wait: timedelta | None,
+    platform: FakePlatform,
+    fake: FakeGraph,
+    status: int,
+    error: dict[str, object],
+    headers: dict[str, str],
+    expected: type[Exception],
+    wait: timedelta | None,
 ) -> None:
     first = connector(platform).fetch(None)
     platform.route("GET", "/me/media", lambda _r: Response.json({"error": error}, status, headers))
@@ -181,7 +211,9 @@ def test_graph_errors_are_typed(
 
 def test_malformed_json_and_timeouts(platform: FakePlatform, fake: FakeGraph) -> None:
     first = connector(platform).fetch(None)
-    platform.route("GET", "/me/media", lambda _r: Response(200, b'{"data": [{"id": "1789', {"Content-Type": "application/json"}))
+    platform.route(
+        "GET", "/me/media", lambda _r: Response(200, b'{"data": [{"id": "1789', {"Content-Type": "application/json"})
+    )
     with pytest.raises(UnexpectedResponse):
         connector(platform).fetch(first.cursor)
     platform.route("GET", "/me/media", lambda _r: Response(200, b"[1, 2]", {}))
@@ -192,7 +224,9 @@ def test_malformed_json_and_timeouts(platform: FakePlatform, fake: FakeGraph) ->
         connector(platform, timeout=0.2).fetch(first.cursor)
 
 
-def test_a_failing_comment_page_fails_the_poll_and_the_next_poll_reads_it_again(platform: FakePlatform, fake: FakeGraph) -> None:
+def test_a_failing_comment_page_fails_the_poll_and_the_next_poll_reads_it_again(
+    platform: FakePlatform, fake: FakeGraph
+) -> None:
     first = connector(platform).fetch(None)
     news = fake.media[0]
     fake.add_comment(news, fake.now, "Second question", "mum.of.two")
@@ -205,7 +239,9 @@ def test_a_failing_comment_page_fails_the_poll_and_the_next_poll_reads_it_again(
     assert [i.text for i in result.items] == ["Second question"]
 
 
-def test_token_is_refreshed_and_saved_well_before_expiry(platform: FakePlatform, fake: FakeGraph, caplog: pytest.LogCaptureFixture) -> None:
+def test_token_is_refreshed_and_saved_well_before_expiry(
+    platform: FakePlatform, fake: FakeGraph, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     first = connector(platform).fetch(None)
     # A token of unknown age is refreshed at once, and the new one saved through env.save_secret.
@@ -226,9 +262,16 @@ def test_token_is_refreshed_and_saved_well_before_expiry(platform: FakePlatform,
         assert token not in second.cursor.value
 
 
-def test_refused_refresh_does_not_stop_the_poll_and_is_retried_a_day_later(platform: FakePlatform, fake: FakeGraph) -> None:
-    platform.route("GET", "/refresh_access_token", lambda _r: Response.json(
-        {"error": {"message": "Token is too new", "type": "IGApiException", "code": 100}}, 400))
+def test_refused_refresh_does_not_stop_the_poll_and_is_retried_a_day_later(
+    platform: FakePlatform, fake: FakeGraph
+) -> None:
+    platform.route(
+        "GET",
+        "/refresh_access_token",
+        lambda _r: Response.json(
+            {"error": {"message": "Token is too new", "type": "IGApiException", "code": 100}}, 400
+        ),
+    )
     first = connector(platform).fetch(None)
     assert first.items and fake.secrets["INSTAGRAM_ACCESS_TOKEN"] == TOKEN
     connector(platform).fetch(first.cursor)
@@ -252,7 +295,9 @@ def test_per_account_token_version_prefix_and_user_id(platform: FakePlatform, fa
     result = connector(platform, api_version="v22.0", ig_user_id="17841400000000001").fetch(None)
     assert len(result.items) == 12
     assert platform.count("/v22.0/17841400000000001/media") == 3
-    assert fake.secrets["INSTAGRAM_ACCESS_TOKEN_OAKFIELD_PRIMARY"] != "IGQtest-account-token"  # saved back under its own name
+    assert (
+        fake.secrets["INSTAGRAM_ACCESS_TOKEN_OAKFIELD_PRIMARY"] != "IGQtest-account-token"
+    )  # saved back under its own name
 
 
 def test_not_configured_and_bad_options() -> None:

@@ -75,16 +75,28 @@ class FakeGraph:
         return node
 
     def add_comment(self, post: dict[str, Any], when: datetime, text: str, username: str) -> dict[str, Any]:
-        comment = dict(fixture("comments_p1.json")["data"][0], id=self._id("1785"), text=text,
-                       timestamp=graph_time(when), username=username)
+        comment = dict(
+            fixture("comments_p1.json")["data"][0],
+            id=self._id("1785"),
+            text=text,
+            timestamp=graph_time(when),
+            username=username,
+        )
         self.comments[post["id"]].insert(0, comment)
         self.replies[comment["id"]] = []
         post["comments_count"] += 1
         return comment
 
-    def add_reply(self, post: dict[str, Any], comment: dict[str, Any], when: datetime, text: str, username: str) -> dict[str, Any]:
-        reply = dict(fixture("replies.json")["data"][0], id=self._id("1784"), text=text,
-                     timestamp=graph_time(when), username=username)
+    def add_reply(
+        self, post: dict[str, Any], comment: dict[str, Any], when: datetime, text: str, username: str
+    ) -> dict[str, Any]:
+        reply = dict(
+            fixture("replies.json")["data"][0],
+            id=self._id("1784"),
+            text=text,
+            timestamp=graph_time(when),
+            username=username,
+        )
         self.replies[comment["id"]].append(reply)
         post["comments_count"] += 1
         return reply
@@ -111,8 +123,17 @@ class FakeGraph:
             parts = parts[1:]  # an api_version prefix such as v22.0
         token = request.arg("access_token")
         if token not in self.tokens:
-            return Response.json({"error": {"message": "Invalid OAuth access token - Cannot parse access token",
-                                            "type": "OAuthException", "code": 190, "fbtrace_id": "AbCdEf"}}, 400)
+            return Response.json(
+                {
+                    "error": {
+                        "message": "Invalid OAuth access token - Cannot parse access token",
+                        "type": "OAuthException",
+                        "code": 190,
+                        "fbtrace_id": "AbCdEf",
+                    }
+                },
+                400,
+            )
         if parts == ["refresh_access_token"]:
             self.refreshes += 1
             new = f"IGQtest-refreshed-{self.refreshes:04d}-not-real"
@@ -125,8 +146,17 @@ class FakeGraph:
             return self._page(platform, request, nodes, request.path)
         if len(parts) == 2 and parts[1] == "replies" and parts[0] in self.replies:
             return self._page(platform, request, self.replies[parts[0]], request.path)
-        return Response.json({"error": {"message": "Unsupported get request.", "type": "GraphMethodException",
-                                        "code": 100, "error_subcode": 33}}, 400)
+        return Response.json(
+            {
+                "error": {
+                    "message": "Unsupported get request.",
+                    "type": "GraphMethodException",
+                    "code": 100,
+                    "error_subcode": 33,
+                }
+            },
+            400,
+        )
 
     def _with_replies(self, platform: FakePlatform, comment: dict[str, Any], request: Request) -> dict[str, Any]:
         replies = self.replies.get(comment["id"], [])
@@ -137,7 +167,7 @@ class FakeGraph:
             block["paging"] = {
                 "cursors": {"before": "0", "after": str(self.inline_replies)},
                 "next": f"https://graph.instagram.com/{comment['id']}/replies?access_token={request.arg('access_token')}"
-                        f"&after={self.inline_replies}",
+                f"&after={self.inline_replies}",
             }
         return dict(comment, replies=block)
 

@@ -46,8 +46,14 @@ WAIT_BODY = {"message": "Please wait a few minutes before you try again.", "requ
 
 
 def _user(pk: str, username: str) -> dict[str, Any]:
-    return {"pk": pk, "id": pk, "username": username, "full_name": username.replace(".", " ").title(),
-            "is_private": False, "profile_pic_url": f"https://scontent.cdninstagram.com/v/t51.2885-19/{pk}.jpg"}
+    return {
+        "pk": pk,
+        "id": pk,
+        "username": username,
+        "full_name": username.replace(".", " ").title(),
+        "is_private": False,
+        "profile_pic_url": f"https://scontent.cdninstagram.com/v/t51.2885-19/{pk}.jpg",
+    }
 
 
 @dataclass
@@ -73,18 +79,29 @@ class FakeWeb:
     def add_post(self, when: datetime, caption: str, kind: str = "image") -> dict[str, Any]:
         pk = self._pk(3_100_000_000_000_000_000)
         node: dict[str, Any] = {
-            "pk": pk, "id": f"{pk}_{SCHOOL_PK}", "code": instaloader.Post.mediaid_to_shortcode(int(pk)),
-            "media_type": {"image": 1, "video": 2, "album": 8}[kind], "taken_at": int(when.timestamp()),
-            "caption": {"text": caption, "pk": self._pk(17_900_000_000_000_000)}, "has_liked": False,
-            "like_count": 4, "comment_count": 0, "image_versions2": self._image(pk), "user": _user(SCHOOL_PK, SCHOOL),
+            "pk": pk,
+            "id": f"{pk}_{SCHOOL_PK}",
+            "code": instaloader.Post.mediaid_to_shortcode(int(pk)),
+            "media_type": {"image": 1, "video": 2, "album": 8}[kind],
+            "taken_at": int(when.timestamp()),
+            "caption": {"text": caption, "pk": self._pk(17_900_000_000_000_000)},
+            "has_liked": False,
+            "like_count": 4,
+            "comment_count": 0,
+            "image_versions2": self._image(pk),
+            "user": _user(SCHOOL_PK, SCHOOL),
         }
         if kind == "video":
             node.update(video_versions=self._video(pk), video_duration=31.5, view_count=120)
         if kind == "album":
             children = [self._pk(3_200_000_000_000_000_000) for _ in range(3)]
             node["carousel_media"] = [
-                {"pk": c, "media_type": 2 if i == 2 else 1, "image_versions2": self._image(c),
-                 "video_versions": self._video(c) if i == 2 else None}
+                {
+                    "pk": c,
+                    "media_type": 2 if i == 2 else 1,
+                    "image_versions2": self._image(c),
+                    "video_versions": self._video(c) if i == 2 else None,
+                }
                 for i, c in enumerate(children)
             ]
         self.media.insert(0, node)
@@ -98,17 +115,30 @@ class FakeWeb:
         node.update(id=self._pk(17_800_000_000_000_000), text=text, created_at=int(when.timestamp()))
         node["owner"].update(id=owner_pk, username=username)
         node["edge_liked_by"] = {"count": 0}
-        node["edge_threaded_comments"] = {"count": 0, "page_info": {"has_next_page": False, "end_cursor": None}, "edges": []}
+        node["edge_threaded_comments"] = {
+            "count": 0,
+            "page_info": {"has_next_page": False, "end_cursor": None},
+            "edges": [],
+        }
         node["replies"] = []
         self.comments[post["pk"]].append(node)
         post["comment_count"] += 1
         return node
 
-    def add_reply(self, post: dict[str, Any], comment: dict[str, Any], when: datetime, text: str, username: str) -> dict[str, Any]:
-        reply = {"id": self._pk(17_700_000_000_000_000), "text": text, "created_at": int(when.timestamp()),
-                 "owner": {"id": str(abs(hash(username)) % 10**9), "username": username,
-                           "profile_pic_url": "https://scontent.cdninstagram.com/v/t51.2885-19/a.jpg"},
-                 "edge_liked_by": {"count": 0}}
+    def add_reply(
+        self, post: dict[str, Any], comment: dict[str, Any], when: datetime, text: str, username: str
+    ) -> dict[str, Any]:
+        reply = {
+            "id": self._pk(17_700_000_000_000_000),
+            "text": text,
+            "created_at": int(when.timestamp()),
+            "owner": {
+                "id": str(abs(hash(username)) % 10**9),
+                "username": username,
+                "profile_pic_url": "https://scontent.cdninstagram.com/v/t51.2885-19/a.jpg",
+            },
+            "edge_liked_by": {"count": 0},
+        }
         comment["replies"].append(reply)
         post["comment_count"] += 1
         return reply
@@ -131,16 +161,50 @@ class FakeWeb:
     def _page(self, request: Request) -> Response:
         if request.path == "/":
             # The start page, with the tokens the web app sends along with api/graphql queries.
-            html = ('<html><script>requireLazy(["DTSGInitialData",[],{"token":"fake-dtsg"}]);'
-                    '["LSD",[],{"token":"fake-lsd"}];{"IG_USER_EIMU":"17841400"}</script></html>')
+            html = (
+                '<html><script>requireLazy(["DTSGInitialData",[],{"token":"fake-dtsg"}]);'
+                '["LSD",[],{"token":"fake-lsd"}];{"IG_USER_EIMU":"17841400"}</script></html>'
+            )
             return Response(200, html.encode(), {"Content-Type": "text/html; charset=utf-8"})
         if request.path.strip("/") != SCHOOL:
             return Response(404, b"<html>Sorry, this page isn't available.</html>", {"Content-Type": "text/html"})
-        user = dict(_user(SCHOOL_PK, SCHOOL), id="profile-page-id", media_count=len(self.media),
-                    polaris_ordered_timeline_connection=self._anon_connection(0))
-        embedded = {"require": [["ScheduledServerJS", "handle", None, [{"__bbox": {"require": [[
-            "RelayPrefetchedStreamCache", "next", [], ["adp_PolarisProfilePageContentQuery",
-                                                       {"__bbox": {"complete": True, "result": {"data": {"xig_user_by_username": user}}}}]]]}}]]]}
+        user = dict(
+            _user(SCHOOL_PK, SCHOOL),
+            id="profile-page-id",
+            media_count=len(self.media),
+            polaris_ordered_timeline_connection=self._anon_connection(0),
+        )
+        embedded = {
+            "require": [
+                [
+                    "ScheduledServerJS",
+                    "handle",
+                    None,
+                    [
+                        {
+                            "__bbox": {
+                                "require": [
+                                    [
+                                        "RelayPrefetchedStreamCache",
+                                        "next",
+                                        [],
+                                        [
+                                            "adp_PolarisProfilePageContentQuery",
+                                            {
+                                                "__bbox": {
+                                                    "complete": True,
+                                                    "result": {"data": {"xig_user_by_username": user}},
+                                                }
+                                            },
+                                        ],
+                                    ]
+                                ]
+                            }
+                        }
+                    ],
+                ]
+            ]
+        }
         html = f'<html><script type="application/json" data-sjs>{json.dumps(embedded)}</script></html>'
         return Response(200, html.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
@@ -179,11 +243,15 @@ class FakeWeb:
                 return Response.json({"message": "login_required", "status": "fail"}, 401)
             chunk = self.media[start : start + PAGE]
             end = start + len(chunk)
-            connection = {"edges": [{"node": m, "cursor": str(i)} for i, m in enumerate(chunk, start)],
-                          "page_info": {"has_next_page": end < len(self.media), "end_cursor": str(end)}}
+            connection = {
+                "edges": [{"node": m, "cursor": str(i)} for i, m in enumerate(chunk, start)],
+                "page_info": {"has_next_page": end < len(self.media), "end_cursor": str(end)},
+            }
             return Response.json({"data": {"xdt_api__v1__feed__user_timeline_graphql_connection": connection}})
         if form.get("doc_id") == ANON_TIMELINE_DOC:
-            return Response.json({"data": {"node": {"polaris_ordered_timeline_connection": self._anon_connection(start)}}})
+            return Response.json(
+                {"data": {"node": {"polaris_ordered_timeline_connection": self._anon_connection(start)}}}
+            )
         if form.get("doc_id") == POST_DOC:
             return self._post_info(variables.get("shortcode"))
         return Response.json({"message": "unknown doc_id", "status": "fail"}, 400)
@@ -191,8 +259,10 @@ class FakeWeb:
     def _anon_connection(self, start: int) -> dict[str, Any]:
         chunk = self.media[start : start + PAGE]
         end = start + len(chunk)
-        return {"edges": [{"node": {"code": m["code"], "pk": m["pk"]}} for m in chunk],
-                "page_info": {"has_next_page": end < len(self.media), "end_cursor": str(end)}}
+        return {
+            "edges": [{"node": {"code": m["code"], "pk": m["pk"]}} for m in chunk],
+            "page_info": {"has_next_page": end < len(self.media), "end_cursor": str(end)},
+        }
 
     def _graphql_get(self, request: Request) -> Response:
         variables = json.loads(request.arg("variables") or "{}")
@@ -205,14 +275,23 @@ class FakeWeb:
             nodes = self.comments[post["pk"]] if post else []
             edges = [{"node": self._comment_node(n)} for n in nodes[start : start + first]]
             end = start + len(edges)
-            connection = {"count": len(nodes), "page_info": {"has_next_page": end < len(nodes), "end_cursor": str(end)}, "edges": edges}
-            return Response.json({"data": {"shortcode_media": {"edge_media_to_parent_comment": connection}}, "status": "ok"})
+            connection = {
+                "count": len(nodes),
+                "page_info": {"has_next_page": end < len(nodes), "end_cursor": str(end)},
+                "edges": edges,
+            }
+            return Response.json(
+                {"data": {"shortcode_media": {"edge_media_to_parent_comment": connection}}, "status": "ok"}
+            )
         if request.arg("query_hash") == REPLIES_HASH:
             comment = next(c for cs in self.comments.values() for c in cs if c["id"] == variables.get("comment_id"))
             replies = comment["replies"][start : start + first]
             end = start + len(replies)
-            threaded = {"count": len(comment["replies"]), "edges": [{"node": r} for r in replies],
-                        "page_info": {"has_next_page": end < len(comment["replies"]), "end_cursor": str(end)}}
+            threaded = {
+                "count": len(comment["replies"]),
+                "edges": [{"node": r} for r in replies],
+                "page_info": {"has_next_page": end < len(comment["replies"]), "end_cursor": str(end)},
+            }
             return Response.json({"data": {"comment": {"edge_threaded_comments": threaded}}, "status": "ok"})
         return Response.json({"message": "unknown query", "status": "fail"}, 400)
 
@@ -221,7 +300,8 @@ class FakeWeb:
         # Instagram inlines the first two replies and reports how many there are.
         out = {k: v for k, v in node.items() if k != "replies"}
         out["edge_threaded_comments"] = {
-            "count": len(node["replies"]), "edges": [{"node": r} for r in node["replies"][:2]],
+            "count": len(node["replies"]),
+            "edges": [{"node": r} for r in node["replies"][:2]],
             "page_info": {"has_next_page": len(node["replies"]) > 2, "end_cursor": "2"},
         }
         return out
@@ -234,8 +314,14 @@ _STATE_DIRS: list[tempfile.TemporaryDirectory[str]] = []
 def school_account(fake: FakeWeb, posts: int = 14) -> None:
     """A small account: ``posts`` posts over two timeline pages (album, video), comments, replies."""
     day = timedelta(days=1)
-    made = [fake.add_post(NOW - (posts - i) * day, f"News from Oakfield, week {i + 1}",
-                          kind="album" if i == 1 else "video" if i == 2 else "image") for i in range(posts)]
+    made = [
+        fake.add_post(
+            NOW - (posts - i) * day,
+            f"News from Oakfield, week {i + 1}",
+            kind="album" if i == 1 else "video" if i == 2 else "image",
+        )
+        for i in range(posts)
+    ]
     newest, video = made[-1], made[2]
     question = fake.add_comment(newest, NOW - timedelta(hours=5), "What time does it start?", "mum.of.two")
     for n in range(3):
@@ -255,8 +341,9 @@ def state_dir(session: dict[str, str] | None = SESSION) -> Path:
     return path
 
 
-def connector(platform: FakePlatform, fake: FakeWeb | None = None, state: Path | None = None,
-              timeout: float = 2.0, **options: str) -> InstaloaderConnector:
+def connector(
+    platform: FakePlatform, fake: FakeWeb | None = None, state: Path | None = None, timeout: float = 2.0, **options: str
+) -> InstaloaderConnector:
     """The real connector with instaloader pointed at the fake platform."""
     fake = fake or _FAKES.get(platform) or FakeWeb()
     env = ConnectorEnv(clock=lambda: fake.now, state_dir=state or state_dir(), timeout_seconds=timeout)
@@ -284,5 +371,7 @@ KIT = PlatformKit(
     serve_account=_serve_account,
     serve_error=_serve_error,
     build=lambda platform: connector(platform),
-    build_unconfigured=lambda: InstaloaderConnector(Account("instagram", SCHOOL), ConnectorEnv(state_dir=state_dir(None))),
+    build_unconfigured=lambda: InstaloaderConnector(
+        Account("instagram", SCHOOL), ConnectorEnv(state_dir=state_dir(None))
+    ),
 )
