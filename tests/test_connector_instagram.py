@@ -56,6 +56,18 @@ def test_first_poll_reads_posts_comments_and_replies(platform: FakePlatform, fak
     assert result.usage.api_calls == len(platform.requests)
 
 
+def test_busy_post_comments_come_from_the_mobile_api(platform: FakePlatform, fake: FakeWeb) -> None:
+    busy = fake.media[5]
+    made = [fake.add_comment(busy, fake.now - timedelta(minutes=n), f"Comment {n}", f"parent.{n}") for n in range(14)]
+    fake.add_reply(busy, made[3], fake.now, "Thanks", SCHOOL)
+    fake.add_reply(busy, made[3], fake.now, "Agreed", "parent.9")
+    result = connector(platform).fetch(None)
+    texts = {i.text: i for i in result.items if i.parent_external_id in (busy["pk"], made[3]["id"])}
+    assert len(texts) == 16 and texts["Agreed"].parent_external_id == made[3]["id"]
+    assert texts["Thanks"].kind == ItemKind.REPLY and texts["Thanks"].author_is_school
+    assert platform.count(f"/api/v1/media/{busy['pk']}/comments/") == 3  # two pages and one reply thread
+
+
 def test_album_and_video_media(platform: FakePlatform, fake: FakeWeb) -> None:
     result = connector(platform, media_base_url="http://media.test").fetch(None)
     album = next(i for i in result.items if i.text == "News from Oakfield, week 2")

@@ -157,6 +157,7 @@ class FakeWeb:
         platform.route("POST", "/graphql/query", self._graphql_post)
         platform.route("GET", "/graphql/query", self._graphql_get)
         platform.route("POST", "/api/graphql", self._web_api)
+        platform.route("GET", "/api/v1/media/", self._mobile_comments)
 
     def _page(self, request: Request) -> Response:
         if request.path == "/":
@@ -294,6 +295,40 @@ class FakeWeb:
             }
             return Response.json({"data": {"comment": {"edge_threaded_comments": threaded}}, "status": "ok"})
         return Response.json({"message": "unknown query", "status": "fail"}, 400)
+
+    def _mobile_comments(self, request: Request) -> Response:
+        """The mobile API's comment pages, which instaloader uses for posts with more than 12 comments."""
+        if not request.headers.get("authorization", "").startswith("Bearer IGT:2:"):
+            return Response.json({"message": "login_required", "status": "fail"}, 401)
+        parts = request.path.strip("/").split("/")  # api v1 media PK comments [CPK child_comments]
+        nodes = self.comments.get(parts[3], [])
+        if len(parts) == 7 and parts[6] == "child_comments":
+            comment = next(c for c in nodes if c["id"] == parts[5])
+            return Response.json({"child_comments": [self._mobile(r) for r in comment["replies"]], "status": "ok"})
+        start = int(request.arg("min_id") or 0)
+        chunk = nodes[start : start + PAGE]
+        body: dict[str, Any] = {"comments": [], "comment_count": len(nodes), "status": "ok"}
+        for node in chunk:
+            mobile = self._mobile(node)
+            mobile.update(
+                child_comment_count=len(node["replies"]),
+                preview_child_comments=[self._mobile(r) for r in node["replies"][:1]],
+            )
+            body["comments"].append(mobile)
+        if start + PAGE < len(nodes):
+            body["next_min_id"] = str(start + PAGE)
+        return Response.json(body)
+
+    @staticmethod
+    def _mobile(node: dict[str, Any]) -> dict[str, Any]:
+        owner = node["owner"]
+        return {
+            "pk": node["id"],
+            "created_at": node["created_at"],
+            "text": node["text"],
+            "comment_like_count": 0,
+            "user": _user(owner["id"], owner["username"]),
+        }
 
     @staticmethod
     def _comment_node(node: dict[str, Any]) -> dict[str, Any]:
