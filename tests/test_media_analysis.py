@@ -135,7 +135,7 @@ def test_wrong_extension_is_read_by_content(quick: MediaAnalyser, tmp_path: Path
 def test_animated_gif_frames_are_sampled(quick: MediaAnalyser, tmp_path: Path) -> None:
     path = tmp_path / "anim.gif"
     blanks = [Image.new("RGB", (400, 400), (0, 0, 40 + 20 * i)) for i in range(6)]
-    frames = blanks + [astronaut(), astronaut().rotate(2), astronaut().rotate(4), astronaut().rotate(6)]
+    frames = [*blanks, astronaut(), astronaut().rotate(2), astronaut().rotate(4), astronaut().rotate(6)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
     analysis = quick.analyse(path, "gif")
     assert analysis.error == ""
