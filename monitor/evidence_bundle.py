@@ -114,7 +114,7 @@ def screen_print(facts: BundleFacts) -> ScreenPrint:
     )
     return ScreenPrint(
         title=f"Screen print - Hall Monitor alert {facts.alert.id}",
-        platform=platform_name(item.item.platform),
+        platform=_capitalised(platform_name(item.item.platform)),
         account=item.item.account_key,
         author=item.item.author,
         kind=str(item.item.kind),
@@ -129,6 +129,10 @@ def screen_print(facts: BundleFacts) -> ScreenPrint:
         tool=tool_version(),
         in_reply_to=facts.parent_text,
     )
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def alert_attachments(alert: Alert, evidence: EvidenceStore, database: Database) -> list[Attachment]:

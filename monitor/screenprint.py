@@ -74,6 +74,17 @@ def visible(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
 
 
+def hidden_characters(text: str) -> int:
+    return len(text) - len(visible(text))
+
+
+def hidden_note(text: str) -> str:
+    return (
+        f"({hidden_characters(text)} invisible formatting or control character(s) in the original text are not drawn; "
+        "the original is unchanged in the raw payload.)"
+    )
+
+
 def when(moment: datetime | None) -> str:
     if moment is None:
         return "-"
@@ -155,6 +166,8 @@ def render_png(sp: ScreenPrint) -> bytes:
     text(f"{sp.kind} posted {when(sp.posted_at)}", small, GREY)
     gap()
     text(sp.text or "(no text)")
+    if hidden_characters(sp.text):
+        text(hidden_note(sp.text), small, GREY)
     gap()
     for image in sp.images:
         if image.thumbnail_png is not None:
@@ -245,6 +258,7 @@ def render_html(sp: ScreenPrint) -> str:
         "screenprint.html.j2",
         sp=sp,
         text=visible(sp.text),
+        hidden=hidden_note(sp.text) if hidden_characters(sp.text) else "",
         images=images,
         when=when,
     )

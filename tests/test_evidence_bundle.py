@@ -33,7 +33,7 @@ def hostile_seed(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-
         [
             post(
                 "p1",
-                "Sports day <img src=http://127.0.0.1:9/x.png> is forbidden\r\nBcc: x@evil.invalid",
+                "Sports day <img src=http://127.0.0.1:9/x.png> is forbidden\u202e\r\nBcc: x@evil.invalid",
                 [comment("c1", "Thank you")],
                 media=["images/trip.png"],
             )
@@ -111,6 +111,7 @@ def test_alert_email_carries_png_and_pdf_screen_prints_with_hostile_text_as_text
     media_sha = hashlib.sha256(attachments["media-1.png"]).hexdigest()
     for expected in ("testschool", "Sports day <img src=http://127.0.0.1:9/x.png> is forbidden", "https://example.invalid/p/p1", media_sha, "2026-11-16 09:00:00 UTC"):
         assert expected in text.replace("\n", " ") or expected in text, expected
+    assert "2 invisible formatting or control character(s)" in " ".join(text.split())
     s.app.close()
 
 
