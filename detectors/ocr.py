@@ -64,7 +64,7 @@ class TextReader:
         if self._faint is not None:
             # Small pictures are scaled up: a watermark on a 500-pixel preview is too thin to see.
             factor = self.settings.watermark_side / max(bgr.shape[:2])
-            faint = cv2.resize(_lift_faint_text(bgr), None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
+            faint = np.asarray(cv2.resize(_lift_faint_text(bgr), None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
             for extra in _run(self._faint, faint):
                 # Keep only confident, wordy lines this pass alone found: it also "reads" textures.
                 if extra.confidence < 0.8 or sum(c.isalpha() and c.isascii() for c in extra.text) < 3:
@@ -109,8 +109,10 @@ def _lift_faint_text(bgr: BgrImage) -> BgrImage:
     kernel_px = max(15, round(min(darkest.shape) / 16)) | 1
     background = cv2.medianBlur(darkest, kernel_px)
     lifted = cv2.subtract(darkest, background)
-    stretched = cv2.normalize(lifted, None, 0, 255, cv2.NORM_MINMAX)
-    return cv2.cvtColor(255 - stretched, cv2.COLOR_GRAY2BGR)
+    lifted_f = np.asarray(lifted, dtype=np.float32)
+    top = float(lifted_f.max()) or 1.0
+    stretched = (255.0 - lifted_f * (255.0 / top)).astype(np.uint8)  # min-max stretch, inverted
+    return np.asarray(cv2.cvtColor(stretched, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
 
 
 def _overlap(a: Box, b: Box) -> float:
