@@ -39,6 +39,9 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     for noisy in ("apscheduler", "httpx", "httpcore", "urllib3", "googleapiclient", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Font-subsetting advice from the PDF renderer is not something a school can act on.
+    for chatty in ("weasyprint", "fontTools"):
+        logging.getLogger(chatty).setLevel(logging.ERROR)
 
 
 def config_path(args: argparse.Namespace) -> Path:

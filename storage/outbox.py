@@ -34,7 +34,7 @@ def backoff(attempts: int) -> timedelta:
 
 def message_id_for(finding: StoredFinding, item_key: str, domain: str) -> str:
     token = hashlib.sha256(f"{finding.id}:{item_key}:{finding.finding.category}".encode()).hexdigest()[:16]
-    return f"<hallmon.alert-{finding.id}.{token}@{domain}>"
+    return f"<hallmon.finding-{finding.id}.{token}@{domain}>"
 
 
 @dataclass(frozen=True)
