@@ -5,7 +5,7 @@ quota units (YouTube) or billed reads (X), and wall time. Cycles: the first poll
 polls a capped first poll leaves, then steady state with 0 new items and with 5 new items.
 The goal: an unchanged account costs at most 1 YouTube unit and 0 billed X reads per poll.
 
-Usage: python bench/connectors.py [--platform x|youtube|all]
+Usage: python bench/connectors.py [--platform x|youtube|instagram_graph|instagram|all]
 
 Adding a platform: write ``bench_<platform>(posts, comments) -> list[Row]`` using its test kit
 (tests/fakes/<platform>_kit.py) and add it to ``PLATFORMS``.
@@ -23,9 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.base import Connector
-from monitor.domain import Cursor, FetchResult, Usage
-from tests.fakes import x_kit, youtube_kit
+from connectors.base import Connector, ConnectorEnv
+from connectors.instagram import InstaloaderConnector
+from connectors.instagram_graph import InstagramGraphConnector
+from monitor.domain import Account, Cursor, FetchResult, Usage
+from tests.fakes import instagram_graph_kit, instagram_kit, x_kit, youtube_kit
 from tests.fakes.server import FakePlatform
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -151,7 +153,94 @@ def bench_youtube(posts: int, comments: int) -> list[Row]:
     return poller.rows
 
 
-PLATFORMS: dict[str, Callable[[int, int], list[Row]]] = {"x": bench_x, "youtube": bench_youtube}
+def _graph_account(posts: int, comments: int) -> instagram_graph_kit.FakeGraph:
+    fake = instagram_graph_kit.FakeGraph(now=NOW)
+    start = NOW - timedelta(hours=12 * posts)
+    made = [
+        fake.add_post(start + timedelta(hours=12 * n), f"Post {n}: news from Oakfield", kind="CAROUSEL_ALBUM" if n % 10 == 0 else "IMAGE")
+        for n in range(posts)
+    ]
+    per_post = comments // posts
+    for n, post in enumerate(made):
+        for c in range(per_post):
+            comment = fake.add_comment(post, start + timedelta(hours=12 * n + 1, minutes=c), f"Comment {c}", f"parent.{(n * per_post + c) % 300}")
+            if c % 5 == 4:
+                fake.add_reply(post, comment, start + timedelta(hours=12 * n + 2, minutes=c), "Thank you", instagram_graph_kit.SCHOOL)
+    return fake
+
+
+def bench_instagram_graph(posts: int, comments: int) -> list[Row]:
+    fake = _graph_account(posts, comments)
+    platform = FakePlatform()
+    with platform.running():
+        fake.install(platform)
+
+        def build(clock: Clock, usage: Callable[[str], Usage]) -> Connector:
+            env = ConnectorEnv(secret=fake.secrets.get, clock=clock, save_secret=fake.secrets.__setitem__,
+                               timeout_seconds=30.0, usage_so_far=usage)
+            account = Account("instagram_graph", instagram_graph_kit.SCHOOL, options={"api_base_url": platform.base_url})
+            return InstagramGraphConnector(account, env)
+
+        poller = Poller("instagram_graph", build)
+        poller.poll("first (with token refresh)")
+        poller.catch_up()
+        poller.poll("steady, 0 new")
+        newest = fake.media[0]
+        for c in range(5):
+            fake.add_comment(newest, poller.clock.now - timedelta(minutes=5 - c), f"New comment {c}", "parent.new")
+        poller.poll("5 new comments")
+        for c in range(5):
+            fake.add_post(poller.clock.now - timedelta(minutes=5 - c), f"New post {c}")
+        poller.poll("5 new posts")
+        poller.poll("steady, 0 new")
+        poller.poll("daily full sweep", minutes=24 * 60)
+    return poller.rows
+
+
+def bench_instagram(posts: int, comments: int) -> list[Row]:
+    fake = instagram_kit.FakeWeb(now=NOW)
+    start = NOW - timedelta(hours=12 * posts)
+    made = [fake.add_post(start + timedelta(hours=12 * n), f"Post {n}: news from Oakfield", kind="album" if n % 10 == 0 else "image") for n in range(posts)]
+    per_post = comments // posts
+    for n, post in enumerate(made):
+        for c in range(per_post):
+            comment = fake.add_comment(post, start + timedelta(hours=12 * n + 1, minutes=c), f"Comment {c}", f"parent.{(n * per_post + c) % 300}")
+            if c % 5 == 4:
+                fake.add_reply(post, comment, start + timedelta(hours=12 * n + 2, minutes=c), "Thank you", instagram_kit.SCHOOL)
+    platform = FakePlatform()
+    with platform.running():
+        fake.install(platform)
+        state = instagram_kit.state_dir()
+
+        def build(clock: Clock, usage: Callable[[str], Usage]) -> Connector:
+            env = ConnectorEnv(clock=clock, state_dir=state, timeout_seconds=30.0, usage_so_far=usage)
+            options = {"web_base_url": platform.base_url, "mobile_base_url": platform.base_url}
+            return InstaloaderConnector(Account("instagram", instagram_kit.SCHOOL, options=options), env)
+
+        # instaloader's own rate controller ends a poll early (it never sleeps here): catch-up polls
+        # show how many polls a first read of a large account takes.
+        poller = Poller("instagram", build)
+        poller.poll("first")
+        poller.catch_up()
+        poller.poll("steady, 0 new")
+        newest = fake.media[0]
+        for c in range(5):
+            fake.add_comment(newest, poller.clock.now - timedelta(minutes=5 - c), f"New comment {c}", "parent.new")
+        poller.poll("5 new comments")
+        for c in range(5):
+            fake.add_post(poller.clock.now - timedelta(minutes=5 - c), f"New post {c}")
+        poller.poll("5 new posts")
+        poller.poll("steady, 0 new")
+        poller.poll("daily full sweep", minutes=24 * 60)
+    return poller.rows
+
+
+PLATFORMS: dict[str, Callable[[int, int], list[Row]]] = {
+    "x": bench_x,
+    "youtube": bench_youtube,
+    "instagram_graph": bench_instagram_graph,
+    "instagram": bench_instagram,
+}
 
 
 def main() -> None:
@@ -163,12 +252,12 @@ def main() -> None:
     chosen = PLATFORMS if args.platform == "all" else {args.platform: PLATFORMS[args.platform]}
     print(f"account: {args.posts} posts, {args.comments} comments (local fake platform)")
     print("wall ms includes the local fake server; cpu ms is the connector's polling thread alone")
-    print(f"{'platform':<9} {'cycle':<34} {'items':>6} {'calls':>6} {'units':>6} {'billed':>7} {'wall ms':>8} {'cpu ms':>7} {'cursor':>7}")
+    print(f"{'platform':<15} {'cycle':<34} {'items':>6} {'calls':>6} {'units':>6} {'billed':>7} {'wall ms':>8} {'cpu ms':>7} {'cursor':>7}")
     for bench in chosen.values():
         for row in bench(args.posts, args.comments):
             u = row.usage
             print(
-                f"{row.platform:<9} {row.cycle:<34} {row.items:>6} {u.api_calls:>6} {u.quota_units:>6} "
+                f"{row.platform:<15} {row.cycle:<34} {row.items:>6} {u.api_calls:>6} {u.quota_units:>6} "
                 f"{u.billed_reads:>7} {row.seconds * 1000:>8.0f} {row.cpu_seconds * 1000:>7.0f} {row.cursor_bytes:>7}"
             )
 
