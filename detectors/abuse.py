@@ -30,8 +30,8 @@ WINDOW = 1_500
 
 # Tuned on the held-out fifth of the trainable dev data and on TweetEval/ETHOS (never trained on)
 # for a benign false-positive rate under 5% (bench/detectors.py prints the figures).
-ABUSIVE_THRESHOLD = 0.62
-HEAD_THRESHOLDS = {"hate": 0.80, "sexist": 0.75, "sexual": 0.85, "threat": 0.85}
+ABUSIVE_THRESHOLD = 0.75
+HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.60, "sexual": 0.70, "threat": 0.50}
 POLICE = ("threat", "sexual", "sexist", "hate")
 
 # Invisible to the reader but noise to the model: links, @handles, HTML entities, placeholders.
@@ -121,7 +121,8 @@ class AbuseAnalyser:
         for cat in POLICE:
             if by_kind.get(cat) and (cat != "sexual" or _explicit_sexual(by_kind[cat]) or p >= ABUSIVE_THRESHOLD):
                 cats[cat] = max(0.8, probs.get(cat, 0.0))
-            elif probs.get(cat, 0.0) >= HEAD_THRESHOLDS[cat] and p >= ABUSIVE_THRESHOLD * 0.8:
+            elif probs.get(cat, 0.0) >= HEAD_THRESHOLDS[cat]:
+                # a category head alone: threats and sexism often use no rude word ("hang her high")
                 cats[cat] = probs[cat]
         strong = [h for h in by_kind.get("insult", []) if h.words not in WEAK_INSULTS]
         weak = [h for h in by_kind.get("insult", []) if h.words in WEAK_INSULTS]

@@ -63,6 +63,21 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"\b(?:burn|blow up|bomb|torch|shoot up) (?:the|this|that|your) (?:school|building|place|house)\b",
     r"\b(?:slit|cut) (?:your|ur|his|her|their) (?:throat|wrists?)\b",
     r"\b(?:beat|batter|slap|punch|hit|smack|choke) (?:her|him|women|girls|a woman|that bitch)\b",
+    r"\b(?:kill|murder|stab|strangle|choke|lynch|behead|slap|punch|smack|whip|torture|castrate|drown|"
+    r"execute|rape|shoot) (?:her|him)\b",
+    r"\b(?:hang|string) (?:her|him|them) (?:high|up by)\b|\bswinging from a rope\b|\bhangman'?s noose\b",
+    r"\b(?:cut|slit) (?:her|his|their|your|ur) (?:\w+ )?(?:throat|head off)\b",
+    r"\b(?:set|light) (?:her|him|them|you|u) (?:\w+ )?on fire\b|\bset on fire\b",
+    r"\b(?:throw|push|chuck) (?:her|him|them|you) (?:under a (?:bus|train)|off (?:a|the) (?:cliff|roof|bridge)|out (?:of )?(?:the|a) window)\b",
+    r"\b(?:needs?|deserves?|wants?) (?:a )?(?:good |proper )?(?:slap|slapping|beating|kicking|punch|smack|hiding|bullet|"
+    r"capital punishment|the death penalty|to hang|to be hanged|to swing|to be put down)\b",
+    r"\b(?:give|gave|giving) (?:her|him|them|you|u) (?:a )?(?:few |good |proper )?(?:slaps?|beating|kicking|smack|punch|hiding)\b",
+    r"\b(?:should|must|will|needs? to|ought to) (?:hang|swing|burn|die|be destroyed|be eliminated|be removed from this earth)\b",
+    r"\b(?:taken|take (?:her|him|them)) out and shot\b|\bput (?:her|him|them) down\b|\bdeath to\b",
+    r"\b(?:ethnic cleansing|genocide of|gas chambers?|concentration camps? for|final solution|must be annihilated|"
+    r"be exterminated|wipe them (?:all )?out|nuke (?:them|china|russia|iran|israel))\b",
+    r"\b(?:start|go|keep) (?:killing|shooting|stabbing|hanging|burning) \w+",
+    r"\b(?:i'?ll|i will|i'?d|i would|gonna|going to) (?:\w+ )?(?:cut|smash|slap|whip|strangle|choke|shove)\b",
 )
 
 SEXUAL_PATTERNS: tuple[str, ...] = (
@@ -96,12 +111,12 @@ SEXIST_PATTERNS: tuple[str, ...] = (
 # Identity-based slurs and dehumanising phrases. Kept as a list so the data is reviewable.
 HATE_SLURS: tuple[str, ...] = (
     "nigger", "niggers", "nigguh", "negro", "negroes", "coon", "coons", "jigaboo", "sambo", "golliwog",
-    "wog", "wogs", "paki", "pakis", "chink", "chinks", "gook", "gooks", "kike", "kikes", "yid", "yids",
+    "wog", "wogs", "paki", "pakis", "chink", "chinks", "gooks", "kike", "kikes", "yid", "yids",
     "spic", "spics", "wetback", "wetbacks", "beaner", "beaners", "raghead", "ragheads", "towelhead",
     "towelheads", "sand nigger", "camel jockey", "muzzie", "muzzies", "kaffir", "gypo", "gyppo",
     "gippo", "pikey", "pikeys", "faggot", "faggots", "fag", "fags", "dyke", "dykes", "tranny",
     "trannies", "shemale", "poofter", "poof", "batty boy", "bender", "retard", "retards", "retarded",
-    "spastic", "spaz", "spacker", "mong", "mongs", "mongoloid", "cripple", "midget", "halfcaste",
+    "spastic", "spaz", "spacker", "mong", "mongs", "mongoloid", "midget", "halfcaste",
     "half caste", "redskin", "injun", "zipperhead", "white trash",
 )
 _GROUP = (
