@@ -22,9 +22,12 @@ from monitor.domain import Clause, Evidence, Finding, ItemKind, ScanItem, Severi
 
 # --- patterns (possessive quantifiers keep every pattern linear on hostile input) ---------------
 
-EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}+@(?:[\w-]{1,63}+\.)++[A-Za-z][\w-]{1,62}+")
+EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}+@(?:[\w-]{1,63}\.){1,8}[A-Za-z][\w-]{0,62}(?![\w@])")
 IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{1,4}){2,8}+(?![A-Za-z0-9])")
-CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}+(?![\d])")
+# Cards: one block of digits, groups of four with one separator, or Amex/Diners 4-6-5.
+CARD = re.compile(
+    r"(?<![\w+-])(?:\d{12,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5})(?![\w-])"
+)
 NHS = re.compile(r"(?<![\d-])\d{3}([ -]?)\d{3}\1\d{4}(?![\d-])")
 NINO = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d](?![A-Za-z0-9])")
 UPN = re.compile(r"(?<![A-Za-z0-9])[A-Z]\d{11}[0-9A-Z](?![A-Za-z0-9])")
@@ -54,7 +57,7 @@ _SUFFIXES = (
 )
 # "12 Acacia Avenue", "1668 Glyn St", "14a High Street": number, up to four words, a suffix.
 STREET = re.compile(
-    r"(?<![\w-])\d{1,5}[A-Za-z]?,?\s(?:[A-Z][\w'\u2019.-]*\s){0,4}(?:" + _SUFFIXES + r")\b\.?",
+    r"(?<![\w,.-])\d{1,5}[A-Za-z]?,?\s(?:[A-Z][\w'\u2019.-]*\s){1,4}(?:" + _SUFFIXES + r")\b\.?",
 )
 # Continental style: "Via Franscini 71", "Passauer Strasse 33", "Søndergade 52", "ul. Słowicza 10".
 STREET_EU = re.compile(
@@ -65,13 +68,43 @@ STREET_EU = re.compile(
 )
 # US military post: "PSC 6293, Box 8158 APO AP 04336"; "Unit 0822 Box 8858 DPO AA 13319".
 MILITARY = re.compile(r"\b(?:PSC|Unit|USNS|USS|USNV|USCGC)\s[\w ]{1,20}?,?\s+(?:Box\s\d{3,5}\s+)?[ADF]PO\s+A[AEP]\s+\d{5}\b")
+# "Edeby 55\n Apt. 297": a name and a number, then a flat or suite line, is a street line too.
+STREET_WITH_UNIT = re.compile(
+    r"(?<!\w)[A-Z\u00c0-\u00de][\w.'-]{2,}(?: [\w.'-]+){0,3} \d{1,4}\.?(?=,?\s{1,3}>?(?:Apt\.?|Apartment|Suite|Flat|Unit) \w)"
+)
+# "lives at 846 31 Rue Al Imam Al Bakri, Cite Merzgui": a phrase that introduces an address.
+ADDRESS_INTRO = re.compile(
+    r"\b(?:lives? at|living at|address(?: is|:)|moved to|sent to|send (?:it|them|this) to|deliver(?:ed)? to|"
+    r"located at|meet (?:me|you|us) at|drops? you off at|is at|return (?:it )?to)\s+(?:the corner of )?"
+    r"(\d{1,6}[A-Za-z]?(?: \d{1,6})?,? [A-Z\u00c0-\u00de\u0370-\u03ff][^\n.?!;:]{2,50})"
+)
+# Address parts that follow a street line: ", Liverpool", "\n Apt. 724", "\n Denmark 35018", "\n nan".
+ADDRESS_WORD = r"(?:[A-Z\u00c0-\u00de\u0370-\u03ff][\w\u0370-\u03ff().'-]*|\d{2,6}(?:-\d{2,4})?|de|del|la|na|nan|du|da|di|van|von|of|on|upon)"
+ADDRESS_PART = re.compile(
+    r"(?:,\s?|\s*\n[ >]*|\s{2,}| (?=(?:Apt\.?|Apartment|Suite|Flat|Unit) ))(?:(?:Apt\.?|Apartment|Suite|Flat|Unit) \w{1,6}|" + ADDRESS_WORD + r"(?: " + ADDRESS_WORD + r"){0,5})"
+)
+PHONE_LIKE_PART = re.compile(r"[\s,>]*\d+(?: \d+){2,}")
+HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\w.-])\d{1,6}[ ]{1,2}$")
 UNIT_SUFFIX = re.compile(r",?\s{1,3}(?:Apt\.?|Apartment|Suite|Flat|Unit)\s\w{1,6}")
+
+# Numbers that share a phone number's shape but are not personal data we report: dates and times,
+# IP addresses, and numbers a label says are something else (licences, SSNs, order numbers).
+NOT_PERSONAL = (
+    re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?(?!\d)"),
+    re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])"),
+    re.compile(r"(?<![\d.+-])(?:\((?:19|20)\d{2}\)|(?:19|20)\d{2} ?[-\u2013/] ?(?:19|20)\d{2})(?![\d:])"),  # years, ranges
+    re.compile(
+        r"\b(?:licen[cs]e|passport|ssn|social security|order|invoice|reference|ref|account|tracking|serial|policy)"
+        r"(?: (?:number|no\.?|#))?(?: is)?:? ?#? ?[A-Z]{0,2}[\d -]{4,20}\d",
+        re.IGNORECASE,
+    ),
+)
 
 # --- context words ------------------------------------------------------------------------------
 
 PHONE_CONTEXT = re.compile(
     r"\b(?:phone|tel|telephone|mobile|mob|cell|call|ring|text|txt|whats ?app|sms|fax|desk|contact|"
-    r"number|no\.?|messages?|answering|reach|dial|landline)\b|#",
+    r"messages?|answering|reach|dial|landline|office|home|work)\b",
     re.IGNORECASE,
 )
 NHS_CONTEXT = re.compile(r"\bnhs\b|health (?:service )?number|\bchi number", re.IGNORECASE)
@@ -80,9 +113,9 @@ DOB_CONTEXT = re.compile(
     re.IGNORECASE,
 )
 BANK_CONTEXT = re.compile(r"\b(?:sort ?code|account|acc|a/c|bank|iban|pay|transfer)\b", re.IGNORECASE)
-SPECIAL_ACRONYMS = re.compile(r"\b(?:SEN|SEND|SEMH|ADHD|ADD|ASD|ASC|EHCP|CAMHS|FSM|LAC|CIN|CP)\b")
+SPECIAL_ACRONYMS = re.compile(r"(?<![@#])\b(?:SEN|SEND|SEMH|ADHD|ADD|ASD|ASC|EHCP|CAMHS|FSM|LAC|CIN|CP)\b")
 SPECIAL_TERMS = re.compile(
-    r"\b(?:autis[mt]\w*|adhd|dyslexi\w*|dyspraxi\w*|sen|send|ehcp|special (?:educational )?needs|"
+    r"(?<![@#\w])(?:autis[mt]\w*|adhd|dyslexi\w*|dyspraxi\w*|ehcp|special (?:educational )?needs|"
     r"learning (?:difficult|disabilit)\w*|disab\w+|wheelchair|diabet\w*|epilep\w*|seizures?|asthma\w*|"
     r"allerg\w*|anaphyla\w*|epipen|cancer|leuka?emia|tumou?r|chemo\w*|hospital\w*|diagnos\w+|"
     r"medication|medicine|illness|mental health|depress\w*|anxiety|self[- ]harm\w*|suicid\w*|"
@@ -91,8 +124,19 @@ SPECIAL_TERMS = re.compile(
     r"free school meals|pupil premium|excluded|exclusion|pregnan\w*|gender identity|transgender)\b",
     re.IGNORECASE,
 )
+# Around a digit run: a code with letters and digits just before or after means it is part of a
+# longer identifier; a capitalised word just after means a house number; a label means a phone.
+CODE_BEFORE = re.compile(r"(?:[A-Za-z]+\d+|\d+[A-Za-z]+)[A-Za-z\d]* ?$")
+CODE_AFTER = re.compile(r" ?[A-Za-z]*\d+[A-Za-z]")
+WORD_AFTER = re.compile(r" [A-Z\u00c0-\u00de][a-z\u00df-\u00ff]")
+PHONE_LABEL_AFTER = re.compile(r"[ -]?\(?(?:office|home|work|mobile|mob|fax|tel|cell|landline)\b", re.IGNORECASE)
 # Regions whose phone metadata is strict enough to trust a bare national number.
 TRUSTED_REGIONS = ("GB", "US", "CA", "IE", "FR", "ES", "IT", "NL", "BE", "PT", "PL", "AU", "SE", "CH", "DK", "IN")
+# Without a roster, a guessed name counts only when the text is about a child.
+CHILD_CUE = re.compile(
+    r"\b(?:pupil|child|children|son|daughter|boy|girl|student|kid|little one|year \d{1,2}|class|reception|nursery)s?\b",
+    re.IGNORECASE,
+)
 SPECIAL_WINDOW = 80  # characters between a name and a health/SEN/safeguarding term
 
 EXPLAIN = {
@@ -159,13 +203,15 @@ def find_personal_data(text: str, own: OwnContacts | None = None) -> list[_Hit]:
     own = own if own is not None else OwnContacts()
     taken: list[tuple[int, int]] = []
     hits: list[_Hit] = []
-    for finder in (_emails, _ibans, _cards, _upns, _ninos, _nhs_numbers, _bank_accounts, _dates_of_birth, _addresses, _phones):
+    finders = (_emails, _ibans, _international_phones, _cards, _upns, _ninos, _nhs_numbers, _bank_accounts,
+               _dates_of_birth, _not_personal, _addresses, _phones)  # fmt: skip
+    for finder in finders:
         for hit in finder(text, own):
             if not any(hit.start < e and s < hit.end for s, e in taken):
                 taken.append((hit.start, hit.end))
                 hits.append(hit)
     hits.sort(key=lambda h: h.start)
-    return hits
+    return [h for h in hits if h.kind]
 
 
 def _before(text: str, start: int, width: int = 40) -> str:
@@ -212,12 +258,8 @@ def _iban_length(compact: str) -> int | None:
 
 def _cards(text: str, own: OwnContacts) -> Iterator[_Hit]:
     for m in CARD.finditer(text):
-        raw = m.group()
-        groups = re.split(r"[ -]", raw)
-        if len(groups) > 1 and not (all(len(g) == 4 for g in groups[:-1]) or [len(g) for g in groups] in ([4, 6, 5], [4, 6, 4])):
-            continue  # cards are written in groups of four (Amex/Diners 4-6-5): not this
-        digits = "".join(groups)
-        if card_ok(digits):
+        digits = re.sub(r"\D", "", m.group())
+        if card_ok(digits) and not CODE_BEFORE.search(_before(text, m.start(), 12)):
             yield _Hit("bank", m.start(), m.end(), 0.95, digits)
 
 
@@ -244,7 +286,7 @@ def _nhs_numbers(text: str, own: OwnContacts) -> Iterator[_Hit]:
         if NHS_CONTEXT.search(before):
             yield _Hit("nhs_number", m.start(), m.end(), 0.95, digits)
             continue
-        if PHONE_CONTEXT.search(before) or _is_phone_shaped_us(m.group()):
+        if PHONE_CONTEXT.search(before) or digits[0] == "0" or _is_phone_shaped_us(m.group()):
             continue  # a phone number that happens to pass the check: leave it to the phone rule
         yield _Hit("nhs_number", m.start(), m.end(), 0.8, digits)
 
@@ -273,42 +315,66 @@ def _dates_of_birth(text: str, own: OwnContacts) -> Iterator[_Hit]:
             yield _Hit("date_of_birth", m.start(), m.end(), 0.85, m.group())
 
 
+def _not_personal(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    """Claim numbers that look like phones but are something else, so no rule reports them."""
+    for pattern in NOT_PERSONAL:
+        for m in pattern.finditer(text):
+            yield _Hit("", m.start(), m.end(), 0.0, "")
+
+
 def _addresses(text: str, own: OwnContacts) -> Iterator[_Hit]:
     own_postcodes = {_compact(p) for p in own.postcodes}
     own_lines = [_compact(a) for a in own.address_lines if a.strip()]
     spans: list[tuple[int, int, float]] = []
-    for pattern, confidence in ((STREET, 0.75), (STREET_EU, 0.6), (MILITARY, 0.8)):
-        for m in pattern.finditer(text):
-            end = m.end()
-            unit = UNIT_SUFFIX.match(text, end)
-            if unit is not None:
-                end = unit.end()
-            spans.append((m.start(), end, confidence))
+    for pattern, confidence in ((STREET, 0.75), (STREET_EU, 0.6), (STREET_WITH_UNIT, 0.6), (MILITARY, 0.8)):
+        spans += [(m.start(), m.end(), confidence) for m in pattern.finditer(text)]
+    spans += [(m.start(1), m.end(1), 0.6) for m in ADDRESS_INTRO.finditer(text)]
     for m in UK_POSTCODE.finditer(text):
-        near = [s for s in spans if 0 <= m.start() - s[1] <= 80]
-        if near:  # a postcode after a street: one address, with the postcode
-            s = max(near, key=lambda s: s[1])
-            spans.remove(s)
-            spans.append((s[0], m.end(), 0.95))
-        elif re.search(r"(?<![\w-])\d{1,4}[A-Za-z]?\b", _before(text, m.start(), 60)) and re.search(
-            r"\b(?:" + _SUFFIXES + r")\b", _before(text, m.start(), 60), re.IGNORECASE
-        ):
+        before = _before(text, m.start(), 60)
+        if any(0 <= m.start() - s[1] <= 80 for s in spans):
+            continue  # joined to its street below
+        if re.search(r"(?<![\w-])\d{1,4}[A-Za-z]?\b", before) and re.search(r"\b(?:" + _SUFFIXES + r")\b", before, re.IGNORECASE):
             spans.append((m.start(), m.end(), 0.7))
-    spans.sort()
-    last_end = -1
-    for start, end, confidence in spans:
-        if start < last_end:
-            continue
+    merged: list[tuple[int, int, float]] = []
+    for start, end, confidence in sorted(spans):
+        start, end = _expand_address(text, start, end)
+        if merged and start <= merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), max(last[2], confidence))
+        else:
+            merged.append((start, end, confidence))
+    for start, end, confidence in merged:
         value = text[start:end]
         compact = _compact(value)
         if any(p and p in compact for p in own_postcodes) or any(line and (line in compact or compact in line) for line in own_lines):
             continue
-        last_end = end
+        if UK_POSTCODE.search(value):
+            confidence = max(confidence, 0.95)
         yield _Hit("address", start, end, confidence, value)
+
+
+def _expand_address(text: str, start: int, end: int) -> tuple[int, int]:
+    """Grow a street line into the whole address: a house number before, flat, town, postcode after."""
+    before = HOUSE_NUMBER_BEFORE.search(text, max(0, start - 10), start)
+    if before is not None:
+        start = before.start()
+    for _ in range(5):
+        part = ADDRESS_PART.match(text, end)
+        if part is None or "\n\n" in part.group() or ":" in part.group() or PHONE_LIKE_PART.fullmatch(part.group()):
+            break  # a blank line, a label or a phone number ends the address
+        end = part.end()
+    return start, end
 
 
 def _compact(value: str) -> str:
     return re.sub(r"[^a-z0-9]", "", value.lower())
+
+
+def _international_phones(text: str, own: OwnContacts) -> Iterator[_Hit]:
+    """Numbers written with a country code (+44, 0044) go first: their digits look like much else."""
+    for hit in _phones(text, own):
+        if hit.value.startswith(("+", "00")):
+            yield hit
 
 
 def _phones(text: str, own: OwnContacts) -> Iterator[_Hit]:
@@ -332,19 +398,24 @@ def _phone_confidence(text: str, start: int, raw: str) -> float:
     if not 7 <= len(digits) <= 15:
         return 0.0
     before = _before(text, start)
-    if before.rstrip().endswith(("£", "$", "€")):
-        return 0.0
-    context = PHONE_CONTEXT.search(before) is not None
+    after = text[start + len(raw) : start + len(raw) + 20]
+    if before.rstrip().endswith(("£", "$", "€")) or CODE_BEFORE.search(before) or CODE_AFTER.match(after):
+        return 0.0  # money, or digits that belong to a longer code (an IBAN, a licence)
+    context = PHONE_CONTEXT.search(before) is not None or PHONE_LABEL_AFTER.match(after) is not None
     if raw.startswith(("+", "00")):
         number = _parse(raw, "GB")
         return 0.95 if number is not None and phonenumbers.is_possible_number(number) else 0.0
     if _looks_like_other(raw) and not context:
         return 0.0
-    if re.fullmatch(r"0[1-9]\d{8,9}", digits) and not re.search(r"[.]", raw):
-        return 0.95  # every UK national format (including Ofcom drama numbers) is 0 + 9-10 digits
-    groups = len(re.findall(r"\d+", raw))
+    if re.fullmatch(r"0[1-9]\d{9}", digits) or (len(digits) == 10 and digits[0] == "0" and _valid_in(raw, "GB")):
+        return 0.95  # UK national formats, Ofcom drama numbers included
     if context:
         return 0.9
+    if WORD_AFTER.match(after):
+        return 0.0  # "28919 136 Filadelfeos Str.": house numbers before a street name
+    groups = len(re.findall(r"\d+", raw))
+    if len(set(re.findall(r"[ .-]", re.sub(r"\(\d+\)\s?", "", raw)))) > 1 or ("(" in raw and "." in raw):
+        return 0.0  # mixed separators without any phone context: a list of figures, not a number
     if groups >= 2 and 8 <= len(digits) <= 12 and any(_valid_in(raw, r) for r in TRUSTED_REGIONS):
         return 0.75
     return 0.0
@@ -385,14 +456,17 @@ def _special_category(text: str, context: SchoolContext) -> list[_Hit]:
     if not terms:
         return []
     hits = []
+    child_cue = CHILD_CUE.search(text) is not None
     for name in find_person_names(text, context):
         if name.person is not None and name.person.kind != "pupil":
+            continue
+        if name.person is None and (not child_cue or name.confidence < 0.5):
             continue
         for term in terms:
             gap = term.start() - name.end if term.start() >= name.end else name.start - term.end()
             if 0 <= gap <= SPECIAL_WINDOW:
                 start, end = min(name.start, term.start()), max(name.end, term.end())
-                confidence = 0.9 if name.person is not None else min(0.6, name.confidence)
+                confidence = 0.9 if name.person is not None else 0.5
                 hits.append(_Hit("special_category", start, end, confidence, ""))
                 break
     return hits
