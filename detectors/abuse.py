@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from detectors.abuse_model import AbuseModel, ProfanityCheck, dense_features
 from detectors.base import SchoolContext
@@ -245,6 +246,12 @@ def to_original_spans(prep: Prepared, spans: Sequence[tuple[int, int]]) -> tuple
     return tuple(TextSpan(s, e) for s, e in sorted(out) if e > s)
 
 
+@lru_cache(maxsize=1)
+def shared_analyser() -> AbuseAnalyser:
+    """One analyser per process: the abuse and offensive detectors share the loaded model."""
+    return AbuseAnalyser()
+
+
 class AbuseDetector:
     """Appendix 1 abuse in comments, replies and posts by anyone other than the school."""
 
@@ -252,7 +259,7 @@ class AbuseDetector:
     version = "1.0"
 
     def __init__(self) -> None:
-        self.analyser = AbuseAnalyser()
+        self.analyser = shared_analyser()
         self.version = f"1.0+{self.analyser.model.version}"
 
     def detect(self, item: ScanItem, context: SchoolContext) -> list[Finding]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,9 @@ class ProfanityCheck:
     """alt-profanity-check's model (TF-IDF + 5 calibrated linear SVMs), scored without scikit-learn."""
 
     def __init__(self) -> None:
-        from profanity_check import profanity_check as pc  # loads its joblib files once
+        with warnings.catch_warnings():  # its pickles name an older scikit-learn: harmless here
+            warnings.simplefilter("ignore")
+            from profanity_check import profanity_check as pc  # loads its joblib files once
 
         vocab: dict[str, int] = pc.vectorizer.vocabulary_
         idf = np.asarray(pc.vectorizer.idf_, dtype=np.float64)

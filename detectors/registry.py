@@ -18,6 +18,7 @@ ENTRY_POINT_GROUP = "hallmon.detectors"
 BUILTIN: dict[str, str] = {
     "personal_data": "detectors.personal_data:PersonalDataDetector",
     "abuse": "detectors.abuse:AbuseDetector",
+    "offensive": "detectors.offensive:OffensiveDetector",
     "pupil_names": "detectors.pupil_names:PupilNameDetector",
     "child_picture": "detectors.child_picture:ChildPictureDetector",
 }
