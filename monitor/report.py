@@ -225,12 +225,10 @@ def data_uri(report: WeeklyReport) -> Callable[[str], str]:
 
 
 def render_report_pdf(report: WeeklyReport) -> bytes:
-    from weasyprint import HTML
+    """The report as an A4 PDF (charts embedded; nothing fetched from the network)."""
+    from monitor.screenprint import html_to_pdf
 
-    from monitor.screenprint import offline_fetcher
-
-    pdf: bytes = HTML(string=render_report_html(report, data_uri(report)), url_fetcher=offline_fetcher()).write_pdf()
-    return pdf
+    return html_to_pdf(render_report_html(report, data_uri(report)))
 
 
 def report_email(report: WeeklyReport, pdf: bytes, from_address: str, recipients: Sequence[str], subject_prefix: str = "[Hall Monitor]") -> EmailMessage:

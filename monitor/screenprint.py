@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
+_RENDER_LOCK = threading.Lock()
 
 UK = ZoneInfo("Europe/London")
 WIDTH = 1000
@@ -264,9 +266,16 @@ def render_html(sp: ScreenPrint) -> str:
     )
 
 
-def render_pdf(sp: ScreenPrint) -> bytes:
-    """The same screen print as an A4 PDF with selectable text."""
+def html_to_pdf(html: str) -> bytes:
+    """Render HTML to PDF offline, one document at a time (the sender and the report job run in
+    different scheduler threads, and the font and layout libraries are not known to be thread-safe)."""
     from weasyprint import HTML
 
-    pdf: bytes = HTML(string=render_html(sp), url_fetcher=offline_fetcher()).write_pdf()
+    with _RENDER_LOCK:
+        pdf: bytes = HTML(string=html, url_fetcher=offline_fetcher()).write_pdf()
     return pdf
+
+
+def render_pdf(sp: ScreenPrint) -> bytes:
+    """The same screen print as an A4 PDF with selectable text."""
+    return html_to_pdf(render_html(sp))
