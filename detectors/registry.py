@@ -20,6 +20,7 @@ BUILTIN: dict[str, str] = {
     "abuse": "detectors.abuse:AbuseDetector",
     "offensive": "detectors.offensive:OffensiveDetector",
     "pupil_names": "detectors.pupil_names:PupilNameDetector",
+    "solicitation": "detectors.solicitation:SolicitationDetector",
     "child_picture": "detectors.child_picture:ChildPictureDetector",
 }
 
