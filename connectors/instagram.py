@@ -59,6 +59,7 @@ OPTIONS = (
     "backoff_hours",
     "full_sweep_hours",
     "known_run",
+    "max_requests_per_poll",
 )
 HOSTS = {"https://www.instagram.com": "web_base_url", "https://i.instagram.com": "mobile_base_url"}
 BLOCK_WORDS = ("wait a few minutes", "feedback_required")
@@ -210,6 +211,18 @@ class _State:
             return cls()
 
 
+@dataclass
+class _Poll:
+    """What one poll has read so far."""
+
+    known: dict[str, _Known]
+    calls_before: int
+    items: dict[str, Item] = field(default_factory=dict)
+    gone: list[str] = field(default_factory=list)
+    listed: set[str] = field(default_factory=set)
+    deferred: bool = False
+
+
 class _Stop(Exception):
     """This poll ends early but cleanly (instaloader would wait, or Instagram answered ``{}``)."""
 
@@ -229,6 +242,8 @@ class InstaloaderConnector:
         self.sweep_every = timedelta(hours=int_option(opts, "full_sweep_hours", 24, self.handle))
         # Up to three pinned posts sit above newer ones: four known posts in a row end the news.
         self.known_run = max(1, int_option(opts, "known_run", 4, self.handle))
+        # Gentle by default: fewer requests a poll means fewer blocks; a big first read is spread out.
+        self.max_requests = max(5, int_option(opts, "max_requests_per_poll", 100, self.handle))
         media_base = opts.get("media_base_url", "").strip()
         self.media_base_url = url_option(media_base, "media_base_url", self.handle) if media_base else ""
         bases = {host: url_option(opts.get(name, host), name, self.handle) for host, name in HOSTS.items()}
@@ -272,39 +287,31 @@ class InstaloaderConnector:
         self.recorder.captures = []
         calls_before = self.recorder.calls
         sweep = state.swept_at is None or now - state.swept_at >= self.sweep_every
-        known = dict(state.posts)
-        items: dict[str, Item] = {}
-        gone: list[str] = []
-        listed: set[str] = set()
+        poll = _Poll(dict(state.posts), calls_before)
         complete = False
         try:
-            complete = self._read(known, items, gone, listed, sweep, now)
+            complete = self._read(poll, sweep, now)
         except _Stop as stop:
             log.info("Instagram poll of @%s stopped early: %s", self.handle, stop)
+        known, gone = poll.known, poll.gone
         # Only a complete listing proves a deletion; an empty one proves nothing.
-        if complete and listed:
-            for post_id in [p for p in known if p not in listed]:
+        if complete and poll.listed:
+            for post_id in [p for p in known if p not in poll.listed]:
                 gone.append(post_id)
                 gone.extend(known.pop(post_id).comment_ids)
-        new_state = _State(known, now if complete else state.swept_at)
+        # Comments left for later: the next poll lists everything again, so none is forgotten.
+        new_state = _State(known, now if complete and not poll.deferred else state.swept_at)
         return FetchResult(
-            items=tuple(items.values()),
+            items=tuple(poll.items.values()),
             cursor=new_state.to_cursor(),
             gone_external_ids=tuple(gone),
             usage=Usage(api_calls=self.recorder.calls - calls_before),
             captures=tuple(self.recorder.captures),
         )
 
-    def _read(
-        self,
-        known: dict[str, _Known],
-        items: dict[str, Item],
-        gone: list[str],
-        listed: set[str],
-        sweep: bool,
-        now: datetime,
-    ) -> bool:
+    def _read(self, poll: _Poll, sweep: bool, now: datetime) -> bool:
         """Walks the timeline newest first; True when it reached the end (a complete listing)."""
+        known, items, gone, listed = poll.known, poll.items, poll.gone, poll.listed
         run = 0
         with self._errors(now):
             profile = instaloader.Profile.from_username(self.context, self.handle)
@@ -325,7 +332,9 @@ class InstaloaderConnector:
                 run += 1
             comment_ids = before.comment_ids if before else ()
             done_count = before.comments if before else 0
-            if self.logged_in and count != done_count:
+            if self.logged_in and count != done_count and self.recorder.calls - poll.calls_before >= self.max_requests:
+                poll.deferred = True  # newest posts went first; the rest wait for the next poll
+            elif self.logged_in and count != done_count:
                 with self._errors(now):
                     comment_ids, vanished = self._comments(post, post_id, comment_ids, items)
                 gone.extend(vanished)

@@ -50,6 +50,7 @@ OPTIONS = (
     "recent_days",
     "full_sweep_hours",
     "refresh_when_days_left",
+    "max_calls_per_poll",
 )
 DEFAULT_BASE = "https://graph.instagram.com"
 TOKEN_NAME = "INSTAGRAM_ACCESS_TOKEN"
@@ -199,6 +200,8 @@ class InstagramGraphConnector:
         self.recent = timedelta(days=int_option(opts, "recent_days", 14, self.handle))
         self.sweep_every = timedelta(hours=int_option(opts, "full_sweep_hours", 24, self.handle))
         self.refresh_margin = timedelta(days=int_option(opts, "refresh_when_days_left", 30, self.handle))
+        # Instagram counts calls per account per hour: a large first read is spread over polls.
+        self.max_calls = max(2, int_option(opts, "max_calls_per_poll", 100, self.handle))
         self.client = httpx.Client(timeout=httpx.Timeout(env.timeout_seconds), follow_redirects=False)
 
     # --- the protocol ---
@@ -214,13 +217,19 @@ class InstagramGraphConnector:
 
         known = dict(state.media)
         gone: list[str] = []
+        deferred = False
         for media_id, (post, count, caption_hash) in listed.items():
             before = known.get(media_id)
             if before is None or before.caption_hash != caption_hash:
                 run.items[media_id] = post  # new, or an edited caption: storage makes a revision
             comment_ids = before.comment_ids if before else ()
             count_before = before.comments_count if before else 0
-            if count != count_before:
+            if count != count_before and run.usage.api_calls >= self.max_calls:
+                # Over this poll's budget: newest posts went first; the rest wait for the next poll,
+                # which lists everything again (the sweep is not done) so none is forgotten.
+                deferred = True
+                count = count_before
+            elif count != count_before:
                 comment_ids, vanished, complete_read = self._read_comments(media_id, comment_ids, run)
                 gone.extend(vanished)
                 count = count if complete_read else count_before  # unread: try again next poll
@@ -231,7 +240,7 @@ class InstagramGraphConnector:
             for media_id in [m for m in known if m not in listed]:
                 gone.append(media_id)
                 gone.extend(known.pop(media_id).comment_ids)
-        new_state = _State(known, now if complete else state.swept_at, token_info)
+        new_state = _State(known, now if complete and not deferred else state.swept_at, token_info)
         return FetchResult(
             items=tuple(run.items.values()),
             cursor=new_state.to_cursor(),
