@@ -63,7 +63,9 @@ AGENCIES: Mapping[str, tuple[tuple[str, int], ...]] = {
 }
 
 _METADATA_KEYS = ("copyright", "rights", "artist", "creator", "byline", "by-line", "credit", "source", "licensor")
-_BOILERPLATE = re.compile(r"copyright|all rights reserved|rights reserved|\(c\)|©|photo(graph)?( by)?|image( by)?|credit|\d+", re.I)
+_BOILERPLATE = re.compile(
+    r"copyright|all rights reserved|rights reserved|\(c\)|©|photo(graph)?( by)?|image( by)?|credit|\d+", re.I
+)
 _UNSPECIFIC = {"unknown", "none", "n a", "na", "null", "owner", "author", "user", "admin", "camera"}
 
 
@@ -147,14 +149,19 @@ class CopyrightDetector:
                     "copyright.metadata_credit",
                     severity,
                     confidence,
-                    f"The picture's embedded {key} \"{value[:80]}\" {why}. Check the school has permission to publish it.",
+                    f'The picture\'s embedded {key} "{value[:80]}" {why}. Check the school has permission to publish it.',
                     (whole,),
                 )
             )
         return findings
 
     def _finding(
-        self, category: str, severity: Severity, confidence: float, explanation: str, regions: tuple[ImageRegion, ...] = ()
+        self,
+        category: str,
+        severity: Severity,
+        confidence: float,
+        explanation: str,
+        regions: tuple[ImageRegion, ...] = (),
     ) -> Finding:
         return Finding(
             clause=Clause.COPYRIGHT,
@@ -185,7 +192,9 @@ def register_match(analysis: MediaAnalysis, register: Sequence[KnownMedia]) -> t
                 score = 0.0
         else:
             score = 0.0
-        if score > best_score or (score > 0 and score == best_score and known.own and best is not None and not best.own):
+        if score > best_score or (
+            score > 0 and score == best_score and known.own and best is not None and not best.own
+        ):
             best, best_score = known, score
     return best, best_score
 

@@ -64,7 +64,10 @@ class TextReader:
         if self._faint is not None:
             # Small pictures are scaled up: a watermark on a 500-pixel preview is too thin to see.
             factor = self.settings.watermark_side / max(bgr.shape[:2])
-            faint = np.asarray(cv2.resize(_lift_faint_text(bgr), None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
+            faint = np.asarray(
+                cv2.resize(_lift_faint_text(bgr), None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR),
+                dtype=np.uint8,
+            )
             for extra in _run(self._faint, faint):
                 # Keep only confident, wordy lines this pass alone found: it also "reads" textures.
                 if extra.confidence < 0.8 or sum(c.isalpha() and c.isascii() for c in extra.text) < 3:
@@ -94,7 +97,9 @@ def _run(engine: Any, image: BgrImage) -> list[OcrLine]:
 
 def _rescaled(line: OcrLine, factor: float) -> OcrLine:
     b = line.box
-    box = Box(round(b.x * factor), round(b.y * factor), max(1, round(b.w * factor)), max(1, round(b.h * factor)), b.confidence)
+    box = Box(
+        round(b.x * factor), round(b.y * factor), max(1, round(b.w * factor)), max(1, round(b.h * factor)), b.confidence
+    )
     return OcrLine(line.text, box, line.confidence)
 
 

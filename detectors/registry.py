@@ -22,6 +22,8 @@ BUILTIN: dict[str, str] = {
     "pupil_names": "detectors.pupil_names:PupilNameDetector",
     "solicitation": "detectors.solicitation:SolicitationDetector",
     "child_picture": "detectors.child_picture:ChildPictureDetector",
+    "copyright": "detectors.copyright:CopyrightDetector",
+    "image_text": "detectors.image_text:ImageTextDetector",
 }
 
 
