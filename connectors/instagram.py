@@ -59,7 +59,7 @@ OPTIONS = (
     "backoff_hours",
     "full_sweep_hours",
     "known_run",
-    "max_requests_per_poll",
+    "max_comment_requests_per_poll",
 )
 HOSTS = {"https://www.instagram.com": "web_base_url", "https://i.instagram.com": "mobile_base_url"}
 BLOCK_WORDS = ("wait a few minutes", "feedback_required")
@@ -216,11 +216,11 @@ class _Poll:
     """What one poll has read so far."""
 
     known: dict[str, _Known]
-    calls_before: int
     items: dict[str, Item] = field(default_factory=dict)
     gone: list[str] = field(default_factory=list)
     listed: set[str] = field(default_factory=set)
     deferred: bool = False
+    comment_calls: int = 0
 
 
 class _Stop(Exception):
@@ -242,8 +242,9 @@ class InstaloaderConnector:
         self.sweep_every = timedelta(hours=int_option(opts, "full_sweep_hours", 24, self.handle))
         # Up to three pinned posts sit above newer ones: four known posts in a row end the news.
         self.known_run = max(1, int_option(opts, "known_run", 4, self.handle))
-        # Gentle by default: fewer requests a poll means fewer blocks; a big first read is spread out.
-        self.max_requests = max(5, int_option(opts, "max_requests_per_poll", 100, self.handle))
+        # Gentle by default: fewer requests a poll means fewer blocks; a big first read is spread
+        # out. Comment reads only: the listing always completes, so every poll makes progress.
+        self.max_requests = max(1, int_option(opts, "max_comment_requests_per_poll", 100, self.handle))
         media_base = opts.get("media_base_url", "").strip()
         self.media_base_url = url_option(media_base, "media_base_url", self.handle) if media_base else ""
         bases = {host: url_option(opts.get(name, host), name, self.handle) for host, name in HOSTS.items()}
@@ -287,7 +288,7 @@ class InstaloaderConnector:
         self.recorder.captures = []
         calls_before = self.recorder.calls
         sweep = state.swept_at is None or now - state.swept_at >= self.sweep_every
-        poll = _Poll(dict(state.posts), calls_before)
+        poll = _Poll(dict(state.posts))
         complete = False
         try:
             complete = self._read(poll, sweep, now)
@@ -332,11 +333,13 @@ class InstaloaderConnector:
                 run += 1
             comment_ids = before.comment_ids if before else ()
             done_count = before.comments if before else 0
-            if self.logged_in and count != done_count and self.recorder.calls - poll.calls_before >= self.max_requests:
+            if self.logged_in and count != done_count and poll.comment_calls >= self.max_requests:
                 poll.deferred = True  # newest posts went first; the rest wait for the next poll
             elif self.logged_in and count != done_count:
+                calls = self.recorder.calls
                 with self._errors(now):
                     comment_ids, vanished = self._comments(post, post_id, comment_ids, items)
+                poll.comment_calls += self.recorder.calls - calls
                 gone.extend(vanished)
                 done_count = count
                 run = 0

@@ -50,7 +50,7 @@ OPTIONS = (
     "recent_days",
     "full_sweep_hours",
     "refresh_when_days_left",
-    "max_calls_per_poll",
+    "max_comment_calls_per_poll",
 )
 DEFAULT_BASE = "https://graph.instagram.com"
 TOKEN_NAME = "INSTAGRAM_ACCESS_TOKEN"
@@ -201,7 +201,8 @@ class InstagramGraphConnector:
         self.sweep_every = timedelta(hours=int_option(opts, "full_sweep_hours", 24, self.handle))
         self.refresh_margin = timedelta(days=int_option(opts, "refresh_when_days_left", 30, self.handle))
         # Instagram counts calls per account per hour: a large first read is spread over polls.
-        self.max_calls = max(2, int_option(opts, "max_calls_per_poll", 100, self.handle))
+        # (Comment reads only: the listing always completes, so every poll makes progress.)
+        self.max_calls = max(1, int_option(opts, "max_comment_calls_per_poll", 100, self.handle))
         self.client = httpx.Client(timeout=httpx.Timeout(env.timeout_seconds), follow_redirects=False)
 
     # --- the protocol ---
@@ -214,6 +215,7 @@ class InstagramGraphConnector:
         token_info = self._maybe_refresh(state.token, now, run)
         sweep = state.swept_at is None or now - state.swept_at >= self.sweep_every
         listed, complete = self._list_media(state, now, sweep, run)
+        listing_calls = run.usage.api_calls
 
         known = dict(state.media)
         gone: list[str] = []
@@ -224,7 +226,7 @@ class InstagramGraphConnector:
                 run.items[media_id] = post  # new, or an edited caption: storage makes a revision
             comment_ids = before.comment_ids if before else ()
             count_before = before.comments_count if before else 0
-            if count != count_before and run.usage.api_calls >= self.max_calls:
+            if count != count_before and run.usage.api_calls - listing_calls >= self.max_calls:
                 # Over this poll's budget: newest posts went first; the rest wait for the next poll,
                 # which lists everything again (the sweep is not done) so none is forgotten.
                 deferred = True

@@ -68,6 +68,25 @@ def test_busy_post_comments_come_from_the_mobile_api(platform: FakePlatform, fak
     assert platform.count(f"/api/v1/media/{busy['pk']}/comments/") == 3  # two pages and one reply thread
 
 
+def test_a_large_first_read_is_spread_over_polls_and_loses_nothing(platform: FakePlatform, fake: FakeWeb) -> None:
+    for post in fake.media[4:10]:
+        fake.add_comment(post, fake.now - timedelta(hours=2), f"Comment on {post['pk']}", "parent.larkin")
+    state = state_dir()
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        result = connector(platform, state=state, max_comment_requests_per_poll="2").fetch(cursor)
+        seen.extend(i.external_id for i in result.items)
+        cursor = result.cursor
+        if not result.items:
+            break
+        fake.now += timedelta(minutes=15)
+    comments = [i for cs in fake.comments.values() for i in cs]
+    replies = [r for c in comments for r in c["replies"]]
+    assert len(seen) == len(set(seen)) == 14 + len(comments) + len(replies)  # each item once
+    assert result.items == ()
+
+
 def test_album_and_video_media(platform: FakePlatform, fake: FakeWeb) -> None:
     result = connector(platform, media_base_url="http://media.test").fetch(None)
     album = next(i for i in result.items if i.text == "News from Oakfield, week 2")

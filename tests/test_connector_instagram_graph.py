@@ -109,6 +109,31 @@ def test_new_comment_and_edit_on_a_recent_post(platform: FakePlatform, fake: Fak
     assert platform.count(f"/{news['id']}/comments") == 2  # first poll, and now that the count changed
 
 
+def test_a_large_first_read_is_spread_over_polls_and_loses_nothing(platform: FakePlatform, fake: FakeGraph) -> None:
+    for n in range(6):
+        post = fake.add_post(NOW - timedelta(days=50 + n), f"Archive post {n}")
+        fake.add_comment(post, NOW - timedelta(days=49), f"Archive comment {n}", "parent.larkin")
+    expected = {"Archive comment 0", "Archive comment 5", "Great singing", "Lovely to see everyone back"}
+    seen: list[str] = []
+    cursor = None
+    polls = 0
+    while True:
+        result = connector(platform, max_comment_calls_per_poll="2").fetch(cursor)
+        polls += 1
+        seen.extend(i.text for i in result.items)
+        comment_calls = sum(
+            1 for r in platform.requests[-result.usage.api_calls :] if r.path.endswith(("/comments", "/replies"))
+        )
+        assert comment_calls <= 3  # two reads, plus the replies page of the last one
+        cursor = result.cursor
+        if not result.items:
+            break
+        fake.now += timedelta(minutes=15)
+    assert polls > 2 and expected <= set(seen)
+    total = len(fake.media) + sum(len(c) for c in fake.comments.values()) + sum(len(r) for r in fake.replies.values())
+    assert len(seen) == len(set(seen)) == total == 24  # every post, comment and reply once, none twice
+
+
 def test_old_posts_are_checked_by_the_daily_sweep(platform: FakePlatform, fake: FakeGraph) -> None:
     cursor = connector(platform).fetch(None).cursor
     welcome = fake.media[-1]
