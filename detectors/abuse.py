@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from detectors.abuse_model import AbuseModel, ProfanityCheck, dense_features
 from detectors.base import SchoolContext
-from detectors.lexicons import ABUSE_PATTERNS, MILD_PROFANITY, TARGET_PATTERNS, WEAK_INSULTS, Hit
+from detectors.lexicons import ABUSE_PATTERNS, AMBIGUOUS_PROFANITY, MILD_PROFANITY, TARGET_PATTERNS, WEAK_INSULTS, Hit
 from detectors.normalise import Normalised, normalise
 from monitor.domain import Clause, Evidence, Finding, ScanItem, Severity, TextSpan
 
@@ -37,7 +37,7 @@ POLICE = ("threat", "sexual", "sexist", "hate")
 
 # Invisible to the reader but noise to the model: links, @handles, HTML entities, placeholders.
 # Blanked with spaces of the same length so every offset still points into the original text.
-_NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|&(?:amp|lt|gt|quot|#\d+);|\[(?:USER|URL)\]")
+_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<!\w)@\w+|&(?:amp|lt|gt|quot|#\d+);|\[(?:USER|URL)\]")
 _SEVERE_PROFANITY = frozenset({"cunt", "cunts", "motherfucker", "motherfuckers"})
 
 
@@ -134,7 +134,7 @@ class AbuseAnalyser:
             cats["insult"] = p
         elif weak and has_target and p >= ABUSIVE_THRESHOLD * 0.8:
             cats["insult"] = p
-        swearing = [h for h in by_kind.get("profanity", []) if h.words not in MILD_PROFANITY]
+        swearing = [h for h in by_kind.get("profanity", []) if h.words not in MILD_PROFANITY and h.words not in AMBIGUOUS_PROFANITY]
         if not cats and (swearing or p >= ABUSIVE_THRESHOLD):
             cats["profanity"] = max(p, 0.6 if swearing else 0.0)
         if not cats:
@@ -204,15 +204,15 @@ def _roster_staff(prep: Prepared, context: SchoolContext) -> list[tuple[int, int
     """Spans of staff names the roster knows (compared as keyed hashes, never as plain names)."""
     if not context.staff:
         return []
+    from detectors.roster import name_key  # the roster's own name normalisation, so hashes agree
+
     spans: list[tuple[int, int]] = []
     for m in _TITLED.finditer(prep.folded):
-        titled = re.sub(r"\.", "", m.group(0))
-        if context.staff.lookup("titled", titled) or context.staff.lookup("surname", m.group(1)):
+        if context.staff.lookup("titled", name_key(m.group(0))) or context.staff.lookup("surname", name_key(m.group(1))):
             spans.append((m.start(), m.end()))
     for m in _CAPITALISED.finditer(prep.normalised.text[: WINDOW * 4]):
-        words = m.group(0).lower()
-        form = "full" if " " in words else "surname"
-        if context.staff.lookup(form, words):
+        words = name_key(m.group(0))
+        if context.staff.lookup("full" if " " in words else "surname", words):
             spans.append((m.start(), m.end()))
     return spans
 

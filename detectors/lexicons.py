@@ -174,6 +174,8 @@ PROFANITY_WORDS: tuple[str, ...] = (
 )
 # Mild words that only ever make a LOW finding.
 MILD_PROFANITY: frozenset[str] = frozenset({"crap", "crappy", "damn", "bloody hell", "piss", "sod", "arse", "ass", "frigging", "effing", "feck"})
+# Words with an innocent reading ("Dick Whittington", "pussy cat", "a garden hoe"): the model decides.
+AMBIGUOUS_PROFANITY: frozenset[str] = frozenset({"dick", "cock", "pussy", "hoe", "hoes", "ass", "mf", "sod"})
 PROFANITY_PATTERNS: tuple[str, ...] = (
     r"\b(?:" + "|".join(re.escape(w) for w in PROFANITY_WORDS) + r")\b",
     r"\bf[*#%]+c?k\w*|\bsh[*#%]+t\w*|\bc[*#%]+nt\w*",  # starred-out swearing the folding leaves alone

@@ -1,0 +1,176 @@
+"""Appendix 1 abuse detector: table-driven positives, negatives, evasions and hostile input.
+
+Invented names only. The abusive wording below is deliberately offensive: a detector test has
+to quote what it must catch.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from detectors.abuse import AbuseDetector
+from detectors.base import RosterIndex, RosterPerson, SchoolContext
+from detectors.roster import read_roster_csv
+from monitor.domain import Clause, Finding, Item, ItemKind, ScanItem, Severity
+
+FIXTURES = Path(__file__).parent / "fixtures" / "text_abuse"
+DEMO = "Mr Hartley is a useless idiot and should be sacked. Everyone knows he can't teach."
+
+
+@pytest.fixture(scope="module")
+def detector() -> AbuseDetector:
+    return AbuseDetector()
+
+
+@pytest.fixture(scope="module")
+def roster_context() -> SchoolContext:
+    records = read_roster_csv(FIXTURES / "staff.csv", "staff", b"test-key")
+    forms: dict[str, tuple[RosterPerson, ...]] = {}
+    for record in records:
+        forms[record.form_key] = forms.get(record.form_key, ()) + (record.person,)
+    return SchoolContext(school_name="Brookfield Primary", staff=RosterIndex(key=b"test-key", forms=forms))
+
+
+def scan(detector: AbuseDetector, text: str, context: SchoolContext | None = None, kind: ItemKind = ItemKind.COMMENT, school: bool = False) -> list[Finding]:
+    item = Item("x", "x:brookfield", "1", kind, text, "someone", datetime(2026, 11, 25, tzinfo=UTC), author_is_school=school)
+    return list(detector.detect(ScanItem(item), context or SchoolContext()))
+
+
+def categories(findings: list[Finding]) -> set[str]:
+    return {f.category for f in findings}
+
+
+POSITIVES = [
+    # text, expected category, minimum severity
+    (DEMO, "abuse.insult", Severity.HIGH),
+    ("Watch your back Mrs Smith, I know where you live.", "abuse.threat", Severity.CRITICAL),
+    ("I'm going to kill that teacher", "abuse.threat", Severity.CRITICAL),
+    ("Someone should stab the head", "abuse.threat", Severity.CRITICAL),
+    ("Miss Jones is a slut", "abuse.sexist", Severity.CRITICAL),
+    ("Mr Patel is a paki", "abuse.hate", Severity.CRITICAL),
+    ("the headteacher is a retard", "abuse.hate", Severity.CRITICAL),
+    ("I'd shag Miss Evans, she's fit", "abuse.sexual", Severity.CRITICAL),
+    ("The school is run by a bunch of useless twats", "abuse.insult", Severity.HIGH),
+    ("Your kid is a little shit and a dickhead", "abuse.insult", Severity.HIGH),
+    ("you're a fucking idiot", "abuse.insult", Severity.HIGH),
+    ("women belong in the kitchen not running schools", "abuse.sexist", Severity.HIGH),
+    ("go back to your own country", "abuse.hate", Severity.HIGH),
+]
+
+
+@pytest.mark.parametrize(("text", "category", "severity"), POSITIVES)
+def test_abusive_comments_are_found_with_their_category_and_severity(detector: AbuseDetector, text: str, category: str, severity: Severity) -> None:
+    findings = scan(detector, text)
+    match = [f for f in findings if f.category == category]
+    assert match, (text, categories(findings))
+    assert all(f.clause is Clause.STAFF_ABUSE for f in findings)
+    assert match[0].severity.at_least(severity)
+    assert 0 < match[0].confidence <= 1
+    spans = match[0].evidence.spans
+    assert spans and all(0 <= s.start < s.end <= len(text) for s in spans)
+
+
+def test_critical_findings_say_the_police_step_applies(detector: AbuseDetector) -> None:
+    finding = scan(detector, "Watch your back Mrs Smith, I know where you live.")[0]
+    assert finding.severity is Severity.CRITICAL
+    assert "police" in finding.evidence.explanation and "Appendix 1" in finding.evidence.explanation
+    insult = scan(detector, DEMO)[0]
+    assert "police" not in insult.evidence.explanation
+
+
+def test_demo_comment_points_at_the_words_and_the_member_of_staff(detector: AbuseDetector, roster_context: SchoolContext) -> None:
+    for context in (SchoolContext(), roster_context):
+        findings = scan(detector, DEMO, context)
+        assert [f.category for f in findings] == ["abuse.insult"]
+        assert findings[0].severity is Severity.HIGH
+        quoted = {DEMO[s.start : s.end] for s in findings[0].evidence.spans}
+        assert "Mr Hartley" in quoted and "idiot" in quoted
+        assert "member of staff" in findings[0].evidence.explanation
+        assert "Hartley" not in findings[0].evidence.explanation  # names stay in the text, not the alert line
+
+
+def test_roster_names_staff_without_a_title(detector: AbuseDetector, roster_context: SchoolContext) -> None:
+    text = "Daniel Hartley should die"
+    with_roster = scan(detector, text, roster_context)
+    assert any(f.category == "abuse.threat" and f.severity is Severity.CRITICAL for f in with_roster)
+    quoted = {text[s.start : s.end] for f in with_roster for s in f.evidence.spans}
+    assert "Daniel Hartley" in quoted
+
+
+def test_school_name_from_context_is_a_target(detector: AbuseDetector, roster_context: SchoolContext) -> None:
+    findings = scan(detector, "Brookfield Primary is full of fucking idiots", roster_context)
+    assert findings and findings[0].severity is Severity.HIGH
+    assert "the school" in findings[0].evidence.explanation
+
+
+NEGATIVES = [
+    "Fantastic effort from everyone, well done!",
+    "Please contact the school office if you have concerns.",
+    "Thank you Mr Hartley for a brilliant trip, my son loved it",
+    "Great match, we will beat them next time!",
+    "Loved the panto, Dick Whittington was hilarious",
+    "I'll shoot you a message about the cake sale",
+    "The heat is killing me at sports day haha",
+    "Can the school please hang the coats up in the hall?",
+    "Is there a parents evening for Year 6 this term?",
+    "Our library is open on Thursdays",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_ordinary_comments_are_left_alone(detector: AbuseDetector, text: str) -> None:
+    assert scan(detector, text) == []
+
+
+def test_swearing_at_no_one_is_low_or_medium(detector: AbuseDetector) -> None:
+    findings = scan(detector, "oh shit, forgot it was non uniform day")
+    assert categories(findings) == {"abuse.profanity"}
+    assert not findings[0].severity.at_least(Severity.HIGH)
+
+
+def test_the_schools_own_posts_are_for_the_offensive_detector(detector: AbuseDetector) -> None:
+    assert scan(detector, DEMO, kind=ItemKind.POST, school=True) == []
+    assert scan(detector, DEMO, kind=ItemKind.POST, school=False)  # a visitor's post on the page
+
+
+EVASIONS = [
+    ("Mr Hartley is an i d i o t", "i d i o t"),
+    ("Mr Hartley is an idiooooot", "idiooooot"),
+    ("Mr Hartley is an 1d10t", "1d10t"),
+    ("Mr Hartley is an i\u200bd\u200bi\u200bo\u200bt", "i\u200bd\u200bi\u200bo\u200bt"),
+    ("Mr Hartley is an \u0456d\u0456\u043et", "\u0456d\u0456\u043et"),  # Cyrillic look-alikes
+    ("Mr Hartley is a tw@t", "tw@t"),
+    ("\uff29'll \uff4b\uff49\uff4c\uff4c you Mr Hartley", "\uff4b\uff49\uff4c\uff4c"),  # full-width letters
+]
+
+
+@pytest.mark.parametrize(("text", "word"), EVASIONS)
+def test_evasions_are_seen_through_and_spans_quote_the_original(detector: AbuseDetector, text: str, word: str) -> None:
+    findings = scan(detector, text)
+    assert findings and findings[0].severity.at_least(Severity.HIGH), text
+    quoted = {text[s.start : s.end] for f in findings for s in f.evidence.spans}
+    assert any(word in q for q in quoted), quoted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you idiot " * 1_000_000,  # 10 MB
+        "".join(chr(c) for c in range(0, 0x3000)) * 20,  # control characters, every script
+        "\x00\xff\ufffd\ud7ff" * 100_000,
+        "Мистер Хартли 愚か者 أحمق idiot " * 10_000,  # mixed scripts
+        "",
+        "   ",
+    ],
+)
+def test_hostile_input_comes_back_in_bounded_time(detector: AbuseDetector, text: str) -> None:
+    start = time.perf_counter()
+    findings = scan(detector, text)
+    assert time.perf_counter() - start < 20
+    assert all(0 <= s.start <= s.end <= len(text) for f in findings for s in f.evidence.spans)
+    if "idiot" in text:
+        assert findings
