@@ -43,21 +43,27 @@ def fingerprint(path: Path) -> dict[str, str]:
     return fingerprint_image(decode(path).first)
 
 
-def fingerprint_image(image: Image.Image) -> dict[str, str]:
-    """Fingerprints of a decoded RGB image: phash variants and ORB keypoints (plain strings)."""
+def fingerprint_image(image: Image.Image, mirror_keypoints: bool = True) -> dict[str, str]:
+    """Fingerprints of a decoded RGB image: phash variants and ORB keypoints (plain strings).
+
+    ``mirror_keypoints=False`` leaves out the mirrored keypoints (half the size): matching is
+    symmetric, so mirroring is still caught when the other side (a register entry) has them.
+    """
     small = image.convert("RGB")
     small.thumbnail((HASH_SIDE, HASH_SIDE))
     trimmed = _trim_border(small)
     mirrored = ImageOps.mirror(trimmed)
-    return {
+    hashes = {
         "v": VERSION,
         "phash": str(imagehash.phash(trimmed)),
         "phash_mirror": str(imagehash.phash(mirrored)),
         "phash_c90": str(imagehash.phash(_centre(trimmed, 0.9))),
         "phash_c80": str(imagehash.phash(_centre(trimmed, 0.8))),
         "orb": _orb_string(trimmed),
-        "orb_mirror": _orb_string(mirrored),
     }
+    if mirror_keypoints:
+        hashes["orb_mirror"] = _orb_string(mirrored)
+    return hashes
 
 
 def phash_distance(a: Mapping[str, str], b: Mapping[str, str]) -> int:
@@ -77,12 +83,9 @@ def phash_distance(a: Mapping[str, str], b: Mapping[str, str]) -> int:
 
 
 def orb_inliers(a: Mapping[str, str], b: Mapping[str, str]) -> int:
-    """Keypoints of ``a`` consistent with one similarity transform onto ``b`` or its mirror."""
-    if "orb" not in a:
-        return 0
-    first = _decode_orb(a["orb"])
-    scores = [_inliers(first, _decode_orb(b[key])) for key in ("orb", "orb_mirror") if key in b]
-    return max(scores, default=0)
+    """Keypoints consistent with one similarity transform between ``a`` and ``b`` (or a mirror)."""
+    pairs = (("orb", "orb"), ("orb", "orb_mirror"), ("orb_mirror", "orb"))
+    return max((_inliers(_decode_orb(a[x]), _decode_orb(b[y])) for x, y in pairs if a.get(x) and b.get(y)), default=0)
 
 
 def match_score(a: Mapping[str, str], b: Mapping[str, str]) -> float:

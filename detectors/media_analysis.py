@@ -100,7 +100,7 @@ class MediaAnalyser:
         started = time.monotonic()
         errors: list[str] = []
         first = frames[0]
-        hashes = image_hashes.fingerprint_image(first)
+        hashes = image_hashes.fingerprint_image(first, mirror_keypoints=False)  # the register has them
         faces: list[Box] = []
         lines: list[OcrLine] = []
         for frame in frames:

@@ -111,3 +111,15 @@ def test_registering_a_file_that_is_not_a_picture_says_why(tmp_path: Path) -> No
     bogus.write_text("minutes of the governors' meeting")
     with pytest.raises(ImageRejected, match="not a recognised image format"):
         register_entry(bogus, own=True)
+
+
+def test_mirrored_post_matches_a_register_entry_from_the_analysis_side(tmp_path: Path) -> None:
+    # the stored analysis keeps no mirrored keypoints (size); the register entry's are enough
+    from detectors.media_analysis import MediaAnalyser
+
+    entry = register_entry(FIXTURES / "coffee.jpg", own=False)
+    copy = tmp_path / "flipped.jpg"
+    ImageOps.mirror(_crop(0.3)(Image.open(FIXTURES / "coffee.jpg"))).save(copy)
+    analysis = MediaAnalyser(ocr=False, faces=False).analyse(copy, "flipped")
+    assert "orb_mirror" not in analysis.hashes
+    assert matches(analysis.hashes, entry.hashes) and matches(entry.hashes, analysis.hashes)
