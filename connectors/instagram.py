@@ -64,6 +64,8 @@ OPTIONS = (
 HOSTS = {"https://www.instagram.com": "web_base_url", "https://i.instagram.com": "mobile_base_url"}
 BLOCK_WORDS = ("wait a few minutes", "feedback_required")
 CHECKPOINT_WORDS = ("checkpoint_required", "challenge_required", "logged out", "login page")
+# Posts this young have their comments re-read on the daily sweep (see _read).
+RECHECK_RECENT = timedelta(days=14)
 
 
 class _WouldWait(Exception):
@@ -221,6 +223,8 @@ class _Poll:
     listed: set[str] = field(default_factory=set)
     deferred: bool = False
     comment_calls: int = 0
+    # A periodic sweep (not the catch-up of a first read) re-reads recent posts' comments.
+    recheck: bool = False
 
 
 class _Stop(Exception):
@@ -288,7 +292,7 @@ class InstaloaderConnector:
         self.recorder.captures = []
         calls_before = self.recorder.calls
         sweep = state.swept_at is None or now - state.swept_at >= self.sweep_every
-        poll = _Poll(dict(state.posts))
+        poll = _Poll(dict(state.posts), recheck=sweep and state.swept_at is not None)
         complete = False
         try:
             complete = self._read(poll, sweep, now)
@@ -333,9 +337,14 @@ class InstaloaderConnector:
                 run += 1
             comment_ids = before.comment_ids if before else ()
             done_count = before.comments if before else 0
-            if self.logged_in and count != done_count and poll.comment_calls >= self.max_requests:
+            # A comment deleted and another written leave the count unchanged: the daily sweep
+            # reads the comments of recent posts again whatever their count says, within the
+            # budget (a skipped re-read is not owed: it never holds the sweep open).
+            recheck = poll.recheck and before is not None and count > 0 and item.created_at >= now - RECHECK_RECENT
+            over = poll.comment_calls >= self.max_requests
+            if self.logged_in and count != done_count and over:
                 poll.deferred = True  # newest posts went first; the rest wait for the next poll
-            elif self.logged_in and count != done_count:
+            elif self.logged_in and (count != done_count or (recheck and not over)):
                 calls = self.recorder.calls
                 with self._errors(now):
                     comment_ids, vanished = self._comments(post, post_id, comment_ids, items)

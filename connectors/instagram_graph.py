@@ -226,12 +226,23 @@ class InstagramGraphConnector:
                 run.items[media_id] = post  # new, or an edited caption: storage makes a revision
             comment_ids = before.comment_ids if before else ()
             count_before = before.comments_count if before else 0
-            if count != count_before and run.usage.api_calls - listing_calls >= self.max_calls:
+            # A comment deleted and another written leave the count unchanged: a periodic sweep
+            # (not the catch-up of a first read) reads the comments of recent posts again whatever
+            # their count says, within the budget (a skipped re-read never holds the sweep open).
+            recheck = (
+                sweep
+                and state.swept_at is not None
+                and before is not None
+                and count > 0
+                and post.created_at >= now - self.recent
+            )
+            over = run.usage.api_calls - listing_calls >= self.max_calls
+            if count != count_before and over:
                 # Over this poll's budget: newest posts went first; the rest wait for the next poll,
                 # which lists everything again (the sweep is not done) so none is forgotten.
                 deferred = True
                 count = count_before
-            elif count != count_before:
+            elif count != count_before or (recheck and not over):
                 comment_ids, vanished, complete_read = self._read_comments(media_id, comment_ids, run)
                 gone.extend(vanished)
                 count = count if complete_read else count_before  # unread: try again next poll

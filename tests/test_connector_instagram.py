@@ -140,6 +140,26 @@ def test_new_post_new_comment_and_edited_caption(platform: FakePlatform, fake: F
     assert fresh["pk"] in {i.external_id for i in result.items}
 
 
+def test_a_comment_written_as_another_is_deleted_is_caught_by_the_daily_sweep(
+    platform: FakePlatform, fake: FakeWeb
+) -> None:
+    state = state_dir()
+    cursor = connector(platform, state=state).fetch(None).cursor
+    video = next(m for m in fake.media if m["media_type"] == 2)
+    (old,) = fake.comments[video["pk"]]
+    fake.comments[video["pk"]].remove(old)
+    video["comment_count"] -= 1
+    fake.add_comment(video, fake.now, "Written as another was deleted", "parent.new")
+    assert video["comment_count"] == 1  # the count alone shows no change
+    fake.now += timedelta(hours=1)
+    quiet = connector(platform, state=state).fetch(cursor)
+    assert quiet.items == ()
+    fake.now += timedelta(hours=24)
+    swept = connector(platform, state=state).fetch(quiet.cursor)
+    assert [i.text for i in swept.items] == ["Written as another was deleted"]
+    assert swept.gone_external_ids == (str(old["id"]),)
+
+
 def test_deleted_post_is_reported_gone_after_a_full_listing(platform: FakePlatform, fake: FakeWeb) -> None:
     first = connector(platform).fetch(None)
     newest = fake.media[0]

@@ -147,6 +147,24 @@ def test_old_posts_are_checked_by_the_daily_sweep(platform: FakePlatform, fake: 
     assert platform.count("/me/media") == 3 + 2 + 3
 
 
+def test_a_comment_written_as_another_is_deleted_is_caught_by_the_daily_sweep(
+    platform: FakePlatform, fake: FakeGraph
+) -> None:
+    cursor = connector(platform).fetch(None).cursor
+    video = next(m for m in fake.media if m["caption"] == "Year 4 assembly rehearsal")
+    (old,) = fake.comments[video["id"]]
+    fake.delete_comment(video, old)
+    fake.add_comment(video, fake.now, "Written as another was deleted", "parent.new")
+    assert video["comments_count"] == 1  # the count alone shows no change
+    fake.now += timedelta(hours=1)
+    quiet = connector(platform).fetch(cursor)
+    assert quiet.items == ()
+    fake.now += timedelta(hours=24)
+    swept = connector(platform).fetch(quiet.cursor)
+    assert [i.text for i in swept.items] == ["Written as another was deleted"]
+    assert swept.gone_external_ids == (old["id"],)
+
+
 def test_deleted_post_and_comment_are_reported_gone(platform: FakePlatform, fake: FakeGraph) -> None:
     first = connector(platform).fetch(None)
     welcome = fake.media[-1]
