@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
@@ -285,8 +285,9 @@ class InstagramGraphConnector:
                 all_known = all_known and post.external_id in state.media
             after = page.after
             if not after or not page.data:
-                # "data" missing altogether is no listing at all, so it cannot prove deletions.
-                return listed, isinstance(page.body.get("data"), list)
+                # "data" missing altogether is no listing at all, and an empty page that still
+                # links to a next one is a listing cut short: neither can prove deletions.
+                return listed, isinstance(page.body.get("data"), list) and not _has_next(page.body)
             if not sweep and all_known and oldest is not None and oldest < now - self.recent:
                 return listed, False
 
@@ -368,8 +369,11 @@ class InstagramGraphConnector:
                     for reply_node in more.data:
                         self._add_reply(reply_node, comment.external_id, more.raw, old, seen, run)
                     reply_after = more.after if more.data else None
+                    if not reply_after and (_has_next(more.body) or not isinstance(more.body.get("data"), list)):
+                        listing = False  # replies cut short: unseen ones are not proven deleted
             after = page.after
             if not after or not page.data:
+                listing = listing and not _has_next(page.body)
                 break
         if not listing:
             # A page without "data" is no listing: it proves nothing about deletions.
@@ -527,7 +531,16 @@ def _next_after(body: dict[str, Any]) -> str | None:
         return None
     cursors = paging.get("cursors")
     after = cursors.get("after") if isinstance(cursors, dict) else None
+    if not after:
+        # Some answers carry the cursor only inside the next link.
+        after = (parse_qs(urlsplit(str(paging["next"])).query).get("after") or [None])[0]
     return str(after) if after else None
+
+
+def _has_next(body: dict[str, Any]) -> bool:
+    """Instagram says there is more after this page."""
+    paging = body.get("paging")
+    return isinstance(paging, dict) and bool(paging.get("next"))
 
 
 def _json_object(content: bytes) -> dict[str, Any]:

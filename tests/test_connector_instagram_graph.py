@@ -13,7 +13,7 @@ from connectors.base import AuthFailed, ConnectorEnv, NotConfigured, RateLimited
 from connectors.instagram_graph import InstagramGraphConnector
 from monitor.domain import Account, ItemKind, MediaKind
 from tests.fakes.instagram_graph_kit import NOW, SCHOOL, TOKEN, FakeGraph, connector, school_account
-from tests.fakes.server import FakePlatform, Response
+from tests.fakes.server import FakePlatform, Request, Response
 
 
 @pytest.fixture
@@ -163,6 +163,24 @@ def test_a_comment_written_as_another_is_deleted_is_caught_by_the_daily_sweep(
     swept = connector(platform).fetch(quiet.cursor)
     assert [i.text for i in swept.items] == ["Written as another was deleted"]
     assert swept.gone_external_ids == (old["id"],)
+
+
+def test_a_listing_cut_short_by_an_empty_page_proves_no_deletion(platform: FakePlatform, fake: FakeGraph) -> None:
+    cursor = connector(platform).fetch(None).cursor
+
+    def cut_short(request: Request) -> Response:
+        if request.arg("after") == "2":  # an empty page that still links to the next one
+            link = f"https://graph.instagram.com{request.path}?access_token=x&limit=2&after=4"
+            return Response.json({"data": [], "paging": {"cursors": {"before": "2", "after": "4"}, "next": link}})
+        return fake._serve(platform, request)
+
+    platform.route("GET", "/me/media", cut_short)
+    fake.now += timedelta(hours=25)  # the daily full listing
+    swept = connector(platform).fetch(cursor)
+    assert swept.gone_external_ids == ()
+    platform.route("GET", "/me/media", lambda request: fake._serve(platform, request))
+    fake.now += timedelta(minutes=15)
+    assert connector(platform).fetch(swept.cursor).gone_external_ids == ()  # the sweep is still owed, and finds all
 
 
 def test_deleted_post_and_comment_are_reported_gone(platform: FakePlatform, fake: FakeGraph) -> None:
