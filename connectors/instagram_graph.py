@@ -533,7 +533,7 @@ def _next_after(body: dict[str, Any]) -> str | None:
     after = cursors.get("after") if isinstance(cursors, dict) else None
     if not after:
         # Some answers carry the cursor only inside the next link.
-        after = (parse_qs(urlsplit(str(paging["next"])).query).get("after") or [None])[0]
+        after = next(iter(parse_qs(urlsplit(str(paging["next"])).query).get("after", [])), None)
     return str(after) if after else None
 
 
