@@ -26,6 +26,7 @@ from monitor.domain import Box, MediaAnalysis, OcrLine
 log = logging.getLogger(__name__)
 
 VERSION = "1"
+_STILL_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".3gp"})
 
 
@@ -161,12 +162,16 @@ def _looks_like_video(path: Path) -> bool:
             head = handle.read(16)
     except OSError:
         return False
-    return head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3") or head[8:12] == b"AVI "
+    if head[4:8] == b"ftyp":  # ISO media: MP4/MOV are video, HEIC/AVIF are still pictures
+        return head[8:12] not in _STILL_BRANDS
+    return head.startswith(b"\x1a\x45\xdf\xa3") or head[8:12] == b"AVI "
 
 
 def _keyframes(path: Path, count: int, max_pixels: int) -> tuple[list[Image.Image], int, int]:
     """Up to ``count`` frames spread through the video, as reduced RGB copies."""
-    capture = cv2.VideoCapture(str(path))
+    # FFmpeg probes the container itself; the timeouts stop a crafted file from stalling a read.
+    timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 10_000]
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, timeouts)
     try:
         if not capture.isOpened():
             return [], 0, 0

@@ -209,3 +209,10 @@ def test_in_memory_round_trip_of_every_fixture_never_raises(quick: MediaAnalyser
             path.write_bytes(data[: int(len(data) * fraction)])
             analysis = quick.analyse(path, "cut")
             assert analysis.error or analysis.width > 0
+
+
+def test_a_heic_photo_is_not_mistaken_for_a_video(quick: MediaAnalyser, tmp_path: Path) -> None:
+    path = tmp_path / "IMG_0001.HEIC"  # Pillow has no HEIC decoder here: a clear error, not a video probe
+    path.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 256)
+    analysis = quick.analyse(path, "heic")
+    assert analysis.error == "not a recognised image format"
