@@ -360,10 +360,15 @@ class InstaloaderConnector:
     def _guarded(self, posts: Iterator[Any], now: datetime) -> Iterator[Any]:
         """The timeline iterator, with its page requests' failures typed."""
         while True:
+            new_from = len(self.recorder.captures)
             with self._errors(now):
                 try:
                     post = next(posts)
                 except StopIteration:
+                    # instaloader ends quietly on an empty page that says more follow: that is a
+                    # listing cut short, which must not prove the unseen posts deleted.
+                    if any(_cut_short(c.body) for c in self.recorder.captures[new_from:]):
+                        raise _Stop("Instagram sent an empty page of posts that says more follow") from None
                     return
             yield post
 
@@ -404,6 +409,7 @@ class InstaloaderConnector:
     ) -> tuple[tuple[str, ...], list[str]]:
         seen: list[str] = []
         old = set(known)
+        new_from = len(self.recorder.captures)
         for comment in post.get_comments():
             item = self._comment(comment, post_id, ItemKind.COMMENT, self._raw(str(comment.id)))
             seen.append(item.external_id)
@@ -414,6 +420,8 @@ class InstaloaderConnector:
                 seen.append(reply.external_id)
                 if reply.external_id not in old:
                     items[reply.external_id] = reply
+        if any(_cut_short(c.body) for c in self.recorder.captures[new_from:]):
+            return tuple(dict.fromkeys((*known, *seen))), []  # cut short: unseen ones are not proven gone
         return tuple(seen), [c for c in known if c not in set(seen)]
 
     def _comment(self, comment: Any, parent: str, kind: ItemKind, raw: RawCapture) -> Item:
@@ -548,6 +556,30 @@ def _comment_count(node: dict[str, Any]) -> int:
         if isinstance(value, int):
             return value
     return 0
+
+
+def _cut_short(body: bytes) -> bool:
+    """A page of a GraphQL connection that is empty yet says more follow (instaloader just stops).
+
+    Only the answer's own connection counts (``data`` and two levels below), not the reply threads
+    nested in its nodes, which Instagram often leaves for a separate query.
+    """
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return False
+    level: list[Any] = [doc.get("data")] if isinstance(doc, dict) else []
+    for _ in range(3):
+        below: list[Any] = []
+        for node in level:
+            if not isinstance(node, dict):
+                continue
+            info = node.get("page_info")
+            if isinstance(info, dict) and info.get("has_next_page") and not node.get("edges"):
+                return True
+            below.extend(value for key, value in node.items() if key != "edges")
+        level = below
+    return False
 
 
 def _retry_after_seconds(seen: _Seen | None) -> int:

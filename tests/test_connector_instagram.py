@@ -15,7 +15,7 @@ from connectors.base import AuthFailed, ConnectorEnv, NotConfigured, RateLimited
 from connectors.instagram import InstaloaderConnector
 from monitor.domain import Account, ItemKind, MediaKind
 from tests.fakes.instagram_kit import SCHOOL, WAIT_BODY, FakeWeb, connector, school_account, state_dir
-from tests.fakes.server import FakePlatform, Response
+from tests.fakes.server import FakePlatform, Request, Response
 
 
 @pytest.fixture
@@ -158,6 +158,26 @@ def test_a_comment_written_as_another_is_deleted_is_caught_by_the_daily_sweep(
     swept = connector(platform, state=state).fetch(quiet.cursor)
     assert [i.text for i in swept.items] == ["Written as another was deleted"]
     assert swept.gone_external_ids == (str(old["id"]),)
+
+
+def test_a_listing_cut_short_by_an_empty_page_proves_no_deletion(platform: FakePlatform, fake: FakeWeb) -> None:
+    state = state_dir()
+    cursor = connector(platform, state=state).fetch(None).cursor
+
+    def cut_short(request: Request) -> Response:
+        if fake._form(request)["variables"].get("after") == "12":  # empty, yet "more follow"
+            page = {"edges": [], "page_info": {"has_next_page": True, "end_cursor": "14"}}
+            return Response.json({"data": {"xdt_api__v1__feed__user_timeline_graphql_connection": page}})
+        return fake._web_api(request)
+
+    platform.route("POST", "/api/graphql", cut_short)
+    fake.now += timedelta(hours=25)  # the daily full listing
+    swept = connector(platform, state=state).fetch(cursor)
+    assert swept.gone_external_ids == ()
+    platform.route("POST", "/api/graphql", fake._web_api)
+    fake.now += timedelta(minutes=15)
+    again = connector(platform, state=state).fetch(swept.cursor)  # the sweep is still owed
+    assert again.gone_external_ids == () and platform.count("/api/graphql") > 0
 
 
 def test_deleted_post_is_reported_gone_after_a_full_listing(platform: FakePlatform, fake: FakeWeb) -> None:
