@@ -30,7 +30,7 @@ from detectors.abuse_model import DENSE, HASH_SIZE, HEADS, N_FEATURES, Profanity
 
 TRAIN_SOURCES = ("davidson2017", "edos", "jigsaw_ibm_sample")
 EVAL_ONLY = ("tweeteval_offensive", "tweeteval_hate", "ethos")
-VERSION = "2026.11-1"
+VERSION = "2026.11-2"
 EDOS_NEGATIVE = 0.0
 
 
@@ -92,7 +92,7 @@ def featurise(examples: list[Example], profanity: ProfanityCheck):  # type: igno
         if idx.size:
             rows.append(np.full(idx.size, i))
             cols.append(idx)
-            vals.append(np.full(idx.size, 1.0 / np.sqrt(idx.size)))
+            vals.append(np.full(idx.size, 1.0 / np.sqrt(idx.size)))  # repeats are summed: counts
         dense = dense_features(prepared.profanity, prepared.hits, prepared.targets)
         nz = np.nonzero(dense)[0]
         rows.append(np.full(nz.size, i))

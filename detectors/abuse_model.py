@@ -57,15 +57,18 @@ def _token_features(token: str) -> tuple[int, ...]:
 
 
 def feature_indices(folded: str) -> np.ndarray:
-    """Unique hashed feature indices for one folded text (words, word pairs, character n-grams)."""
-    tokens = _TOKEN.findall(folded)
+    """Hashed feature indices for one folded text (words, word pairs, character n-grams), with
+    repeats: a feature's value is its count, so a word's contribution can be cached per word."""
+    tokens = [t[:40] for t in _TOKEN.findall(folded)]
     out: list[int] = []
     for token in tokens:
-        out.extend(_token_features(token[:40]))
-    out.extend(zlib.crc32(f"b{a} {b}".encode()) & _MASK for a, b in zip(tokens, tokens[1:], strict=False))
-    if not out:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.fromiter(out, dtype=np.int64, count=len(out)))
+        out.extend(_token_features(token))
+    out.extend(_bigrams(tokens))
+    return np.asarray(out, dtype=np.int64)
+
+
+def _bigrams(tokens: list[str]) -> list[int]:
+    return [zlib.crc32(f"b{a} {b}".encode()) & _MASK for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
 def dense_features(profanity: float, hits: list[Hit], targets: list[Hit]) -> np.ndarray:
@@ -99,13 +102,35 @@ class AbuseModel:
         if self.weights.shape != (HASH_SIZE, len(self.heads)) or self.dense_weights.shape[0] != len(DENSE):
             raise ValueError(f"{path} does not match this version of the abuse model code")
 
+        self._token_cache: dict[str, tuple[np.ndarray, int]] = {}
+
+    def _token_weights(self, token: str) -> tuple[np.ndarray, int]:
+        """The summed weights of one word's features (cached: most words repeat across comments)."""
+        cached = self._token_cache.get(token)
+        if cached is None:
+            idx = _token_features(token)
+            cached = (self.weights.take(idx, axis=0).sum(axis=0), len(idx))
+            if len(self._token_cache) >= _CACHE_LIMIT:
+                self._token_cache.clear()
+            self._token_cache[token] = cached
+        return cached
+
     def score(self, folded: str, dense: np.ndarray) -> dict[str, float]:
         """Probability per head for one text."""
-        idx = feature_indices(folded)
-        logits = self.bias.copy()
-        if idx.size:
-            logits += self.weights[idx].sum(axis=0) / math.sqrt(idx.size)
-        logits += dense @ self.dense_weights
+        tokens = [t[:40] for t in _TOKEN.findall(folded)]
+        total = np.zeros(len(self.heads), dtype=np.float32)
+        n = 0
+        for token in tokens:
+            vector, count = self._token_weights(token)
+            total += vector
+            n += count
+        pairs = _bigrams(tokens)
+        if pairs:
+            total += self.weights.take(pairs, axis=0).sum(axis=0)
+            n += len(pairs)
+        logits = self.bias + dense @ self.dense_weights
+        if n:
+            logits += total / math.sqrt(n)
         probs = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
         return {h: float(p) for h, p in zip(self.heads, probs, strict=True)}
 
@@ -130,26 +155,33 @@ class ProfanityCheck:
             slopes.append(float(cc.calibrators[0].a_))
             offsets.append(float(cc.calibrators[0].b_))
         matrix = np.stack(coefs, axis=1)  # (vocab, 5)
-        self._entries = {word: (float(idf[i]), matrix[i]) for word, i in vocab.items()}
-        self._intercepts = np.asarray(intercepts)
-        self._slopes = np.asarray(slopes)
-        self._offsets = np.asarray(offsets)
+        # Plain floats: for the ~20 words of a comment, Python arithmetic beats numpy's call overhead.
+        self._entries: dict[str, tuple[float, tuple[float, ...]]] = {
+            word: (float(idf[i]), tuple(float(v) for v in matrix[i])) for word, i in vocab.items()
+        }
+        self._intercepts = tuple(intercepts)
+        self._calibration = tuple(zip(slopes, offsets, strict=True))
 
     def prob(self, text: str) -> float:
         """The probability alt-profanity-check's ``predict_prob`` gives for ``text``."""
         counts: dict[str, int] = {}
+        entries = self._entries
         for token in _PC_TOKEN.findall(text.lower()):
-            if token in self._entries:
+            if token in entries:
                 counts[token] = counts.get(token, 0) + 1
-        decision = self._intercepts.copy()
+        decision = list(self._intercepts)
         if counts:
+            acc = [0.0] * len(decision)
             norm = 0.0
-            acc = np.zeros_like(decision)
             for token, count in counts.items():
-                idf, row = self._entries[token]
+                idf, row = entries[token]
                 value = count * idf
                 norm += value * value
-                acc += value * row
-            decision += acc / math.sqrt(norm)
-        calibrated = 1.0 / (1.0 + np.exp(self._slopes * decision + self._offsets))
-        return float(calibrated.mean())
+                for k, w in enumerate(row):
+                    acc[k] += value * w
+            scale = 1.0 / math.sqrt(norm)
+            decision = [d + a * scale for d, a in zip(decision, acc, strict=True)]
+        total = 0.0
+        for (slope, offset), d in zip(self._calibration, decision, strict=True):
+            total += 1.0 / (1.0 + math.exp(min(700.0, slope * d + offset)))
+        return total / len(decision)

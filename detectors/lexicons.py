@@ -261,8 +261,14 @@ class PatternSet:
 
     def __init__(self, groups: dict[str, Iterable[str]]) -> None:
         self._groups = [(kind, [re.compile(p) for p in patterns]) for kind, patterns in groups.items()]
+        # One pass over the text with every pattern at once answers "anything at all?" about five
+        # times faster than the separate passes; most comments stop there.
+        every = [p.pattern for _, patterns in self._groups for p in patterns]
+        self._gate = re.compile(r"(?=[a-z0-9#'*])(?:" + "|".join(f"(?:{p})" for p in every) + ")")
 
     def find(self, folded: str) -> list[Hit]:
+        if self._gate.search(folded) is None:
+            return []
         hits: list[Hit] = []
         for kind, patterns in self._groups:
             for pattern in patterns:
