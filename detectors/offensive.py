@@ -65,8 +65,12 @@ class OffensiveDetector:
 
     def _disrepute(self, prep: Prepared, seen: set[str]) -> list[Finding]:
         by_kind: dict[str, list[Hit]] = {}
-        for hit in DISREPUTE_PATTERNS.find(prep.folded):
-            by_kind.setdefault(hit.kind, []).append(hit)
+        # Also on the unfolded text: leetspeak folding would turn "Bet365" into "betseg".
+        lowered = prep.normalised.text.lower()
+        sources = [prep.folded] if len(lowered) != len(prep.folded) or lowered == prep.folded else [prep.folded, lowered]
+        for source in sources:
+            for hit in DISREPUTE_PATTERNS.find(source):
+                by_kind.setdefault(hit.kind, []).append(hit)
         out = []
         for kind, hits in by_kind.items():
             clause, name, severity, why = _DISREPUTE[kind]
