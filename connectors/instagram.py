@@ -298,6 +298,9 @@ class InstaloaderConnector:
             complete = self._read(poll, sweep, now)
         except _Stop as stop:
             log.info("Instagram poll of @%s stopped early: %s", self.handle, stop)
+        except ConnectorError as exc:
+            exc.usage = Usage(api_calls=self.recorder.calls - calls_before)  # a failed poll's requests count too
+            raise
         known, gone = poll.known, poll.gone
         # Only a complete listing proves a deletion; an empty one proves nothing.
         if complete and poll.listed:

@@ -31,6 +31,7 @@ import httpx
 from connectors.base import (
     AuthFailed,
     ConnectorEnv,
+    ConnectorError,
     NotConfigured,
     RateLimited,
     TransientError,
@@ -209,9 +210,16 @@ class InstagramGraphConnector:
 
     def fetch(self, since: Cursor | None) -> FetchResult:
         """Media, comments and replies new or changed since the cursor; media proven deleted."""
+        run = _Run()
+        try:
+            return self._fetch(since, run)
+        except ConnectorError as exc:
+            exc.usage = run.usage  # a failed poll's calls still count against the hourly limit
+            raise
+
+    def _fetch(self, since: Cursor | None, run: _Run) -> FetchResult:
         now = self.env.clock()
         state = _State.from_cursor(since)
-        run = _Run()
         token_info = self._maybe_refresh(state.token, now, run)
         sweep = state.swept_at is None or now - state.swept_at >= self.sweep_every
         listed, complete = self._list_media(state, now, sweep, run)

@@ -279,8 +279,10 @@ def test_malformed_json_timeouts_and_empty_answers(platform: FakePlatform, fake:
     platform.route(
         "POST", "/api/graphql", lambda _r: Response(200, b'{"data": {"xdt_api', {"Content-Type": "application/json"})
     )
-    with pytest.raises(UnexpectedResponse):
+    before = platform.count()
+    with pytest.raises(UnexpectedResponse) as caught:
         connector(platform).fetch(first.cursor)
+    assert caught.value.usage.api_calls == platform.count() - before > 1  # a failed poll's requests count
     platform.route(
         "POST", "/api/graphql", lambda _r: Response(200, b"{}", {"Content-Type": "application/json"}, delay_seconds=0.6)
     )

@@ -292,8 +292,9 @@ def test_a_failing_comment_page_fails_the_poll_and_the_next_poll_reads_it_again(
     news = fake.media[0]
     fake.add_comment(news, fake.now, "Second question", "mum.of.two")
     platform.route("GET", f"/{news['id']}/comments", lambda _r: Response.json({"error": {"code": 1}}, 500))
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError) as caught:
         connector(platform).fetch(first.cursor)
+    assert caught.value.usage.api_calls == 3  # the calls made up to the failure are recorded
     fake.install(platform)  # recovered
     platform.routes.pop(("GET", f"/{news['id']}/comments"))
     result = connector(platform).fetch(first.cursor)
