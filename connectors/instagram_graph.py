@@ -451,7 +451,17 @@ class InstagramGraphConnector:
                 response.status_code,
             )
             return _TokenInfo(fingerprint, info.expires_at, now + REFRESH_RETRY)
-        self.env.save_secret(self.token_name, new_token)
+        try:
+            self.env.save_secret(self.token_name, new_token)
+        except (OSError, RuntimeError) as exc:
+            # The old token stays valid until its own expiry: keep polling with it, and refresh
+            # again tomorrow rather than hold a new token that would be lost at the next restart.
+            log.warning(
+                "Instagram access token for @%s was refreshed but could not be saved (%s); trying again tomorrow",
+                self.handle,
+                type(exc).__name__,
+            )
+            return _TokenInfo(fingerprint, info.expires_at, now + REFRESH_RETRY)
         self.token = new_token
         expires = now + timedelta(seconds=_int(body.get("expires_in")) or 60 * 86400)
         log.info("Instagram access token for @%s refreshed; it now expires on %s", self.handle, expires.date())

@@ -344,6 +344,24 @@ def test_refused_refresh_does_not_stop_the_poll_and_is_retried_a_day_later(
     assert fake.refreshes == 1 and fake.secrets["INSTAGRAM_ACCESS_TOKEN"] != TOKEN
 
 
+def test_a_refreshed_token_that_cannot_be_saved_does_not_stop_the_poll(
+    platform: FakePlatform, fake: FakeGraph, caplog: pytest.LogCaptureFixture
+) -> None:
+    def disk_full(_name: str, _value: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    env = ConnectorEnv(secret=fake.secrets.get, clock=lambda: fake.now, save_secret=disk_full, timeout_seconds=2.0)
+    account = Account("instagram_graph", SCHOOL, options={"api_base_url": platform.base_url})
+    with caplog.at_level(logging.WARNING):
+        first = InstagramGraphConnector(account, env).fetch(None)
+    assert first.items and "could not be saved" in caplog.text and TOKEN not in caplog.text
+    InstagramGraphConnector(account, env).fetch(first.cursor)
+    assert fake.refreshes == 1  # not again within the day; the old token keeps working
+    fake.now += timedelta(days=1, minutes=1)
+    InstagramGraphConnector(account, env).fetch(first.cursor)
+    assert fake.refreshes == 2
+
+
 def test_dead_token_on_refresh_is_auth_failed(platform: FakePlatform, fake: FakeGraph) -> None:
     fake.tokens.clear()
     with pytest.raises(AuthFailed, match="INSTAGRAM_ACCESS_TOKEN"):
