@@ -63,7 +63,10 @@ REPLY_FIELDS = "id,text,timestamp,username"
 COMMENT_FIELDS = f"id,text,timestamp,username,replies{{{REPLY_FIELDS}}}"
 # Graph API error codes that mean "slow down" (app, user, page and business-use-case limits).
 RATE_CODES = {4, 17, 32, 613, 80001, 80002, 80006}
-AUTH_CODES = {10, 102, 190, 200}
+AUTH_CODES = {102, 190}
+# Permission errors (10: not granted, 200-299: a specific permission missing).
+PERMISSION_CODES = {10, *range(200, 300)}
+PERMISSIONS = "the permissions instagram_business_basic and instagram_business_manage_comments"
 REFRESH_RETRY = timedelta(days=1)
 DEFAULT_BACKOFF = timedelta(hours=1)
 REDACTED = b"REDACTED"
@@ -510,6 +513,13 @@ class InstagramGraphConnector:
             raise RateLimited(
                 f"Instagram rate limit reached for @{self.handle} ({status}, code {code})",
                 retry_after=now + _retry_after(response.headers),
+            )
+        if code in PERMISSION_CODES:
+            # The token works but lacks a permission (typically comments): a new token is needed,
+            # not a new login, and saying which permission saves IT a guess.
+            raise AuthFailed(
+                f"Instagram refused a request for @{self.handle} for want of a permission ({message or code}). "
+                f"Generate a new token with {PERMISSIONS} (docs/instagram.md) and update {self.token_name}."
             )
         if status in (401, 403) or code in AUTH_CODES or error.get("type") == "OAuthException":
             raise AuthFailed(self._auth_message(status, message))

@@ -224,6 +224,7 @@ def test_empty_listing_proves_nothing(platform: FakePlatform, fake: FakeGraph) -
             None,
         ),
         (401, {"code": 190}, {}, AuthFailed, None),
+        (400, {"code": 10, "message": "Application does not have permission for this action"}, {}, AuthFailed, None),
         (
             403,
             {"type": "OAuthException", "code": 10, "message": "Application does not have permission"},
@@ -268,6 +269,14 @@ def test_graph_errors_are_typed(
     if wait is not None:
         assert caught.value.retry_after == fake.now + wait  # type: ignore[attr-defined]
     assert TOKEN not in str(caught.value)
+
+
+def test_a_token_without_the_comments_permission_says_which_permission(platform: FakePlatform, fake: FakeGraph) -> None:
+    refused = {"error": {"message": "(#10) Application does not have permission for this action", "code": 10}}
+    for media in fake.media:
+        platform.route("GET", f"/{media['id']}/comments", lambda _r: Response.json(refused, 400))
+    with pytest.raises(AuthFailed, match="instagram_business_manage_comments"):
+        connector(platform).fetch(None)
 
 
 def test_malformed_json_and_timeouts(platform: FakePlatform, fake: FakeGraph) -> None:
