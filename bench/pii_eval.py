@@ -21,9 +21,12 @@ from pathlib import Path
 
 import phonenumbers
 
-from detectors.base import SchoolContext
-from detectors.personal_data import PersonalDataDetector
-from monitor.domain import Item, ItemKind, ScanItem
+# bench/detectors.py would shadow the ``detectors`` package when this runs as a script from bench/
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from detectors.base import SchoolContext  # noqa: E402
+from detectors.personal_data import PersonalDataDetector  # noqa: E402
+from monitor.domain import Item, ItemKind, ScanItem  # noqa: E402
 
 GOLD_FAMILY = {
     "PHONE_NUMBER": "phone",

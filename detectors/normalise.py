@@ -47,6 +47,24 @@ _LEET_SYMBOLS_RE = re.compile(r"[@$!|+€£]+(?=[a-z0-9@$!|+€£]*[a-z])")
 _LEET_TABLE = str.maketrans({**LEET_DIGITS, **LEET_SYMBOLS})
 
 
+# The longest post any platform accepts is about 63,000 characters (Facebook); text detectors
+# refuse more with a clear error rather than spend minutes on a hostile input.
+MAX_SCAN_CHARS = 100_000
+
+
+class TextTooLong(ValueError):
+    """The text is longer than any real post: it is reported, not scanned."""
+
+
+def check_length(text: str) -> None:
+    """Raise :class:`TextTooLong` for text longer than :data:`MAX_SCAN_CHARS`."""
+    if len(text) > MAX_SCAN_CHARS:
+        raise TextTooLong(
+            f"the text is {len(text):,} characters long, more than any real post ({MAX_SCAN_CHARS:,}); "
+            "it was not scanned: check where it came from"
+        )
+
+
 @dataclass(frozen=True)
 class _StageMap:
     """Edits one stage made: output ``[out_start, out_end)`` replaced source ``[src_start, src_end)``.
@@ -103,6 +121,12 @@ def normalise(text: str) -> Normalised:
     """Normalise ``text`` against evasion (NFKC, invisible characters, spacing, elongation, leet)."""
     if not isinstance(text, str):
         raise TypeError(f"normalise() needs a str, not {type(text).__name__}")
+    return _normalise(text)
+
+
+# Several detectors normalise the same item text in a row: do the work once.
+@lru_cache(maxsize=4)
+def _normalise(text: str) -> Normalised:
     stages: list[_StageMap] = []
     current = text
     for step in (_unicode_step, _spaced_step, _repeat_step):

@@ -9,13 +9,15 @@ published contact details are never flagged.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from itertools import islice
 from dataclasses import dataclass
 
 import phonenumbers
 
 from detectors.base import OwnContacts, SchoolContext
-from detectors.normalise import normalise
+from detectors.normalise import check_length, normalise
 from detectors.personal_data_checks import card_ok, iban_ok, nhs_ok, nino_ok, upn_ok
 from detectors.pupil_names import find_person_names
 from monitor.domain import Clause, Evidence, Finding, ItemKind, ScanItem, Severity, TextSpan
@@ -137,7 +139,8 @@ CHILD_CUE = re.compile(
     r"\b(?:pupil|child|children|son|daughter|boy|girl|student|kid|little one|year \d{1,2}|class|reception|nursery)s?\b",
     re.IGNORECASE,
 )
-SPECIAL_WINDOW = 80  # characters between a name and a health/SEN/safeguarding term
+SPECIAL_WINDOW = 80
+MAX_CANDIDATES = 5_000  # per pattern and item; far more than any real post holds  # characters between a name and a health/SEN/safeguarding term
 
 EXPLAIN = {
     "phone": "A phone number is published{who}. Phone numbers of parents, pupils or staff must not appear on the school's accounts.",
@@ -169,6 +172,7 @@ class PersonalDataDetector:
 
     def detect(self, item: ScanItem, context: SchoolContext) -> list[Finding]:
         """Return one finding per piece of personal data in the item's text."""
+        check_length(item.item.text)
         norm = normalise(item.item.text)
         hits = [
             _Hit(h.kind, *norm.to_original(h.start, h.end), h.confidence, h.value)
@@ -201,17 +205,26 @@ class PersonalDataDetector:
 def find_personal_data(text: str, own: OwnContacts | None = None) -> list[_Hit]:
     """All personal-data hits in (normalised) ``text``, most specific kinds first, no overlaps."""
     own = own if own is not None else OwnContacts()
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # claimed spans, sorted and disjoint, so their ends are sorted too
+    ends: list[int] = []
     hits: list[_Hit] = []
     finders = (_emails, _ibans, _international_phones, _cards, _upns, _ninos, _nhs_numbers, _bank_accounts,
                _dates_of_birth, _not_personal, _addresses, _phones)  # fmt: skip
     for finder in finders:
         for hit in finder(text, own):
-            if not any(hit.start < e and s < hit.end for s, e in taken):
-                taken.append((hit.start, hit.end))
-                hits.append(hit)
+            i = bisect_left(starts, hit.end)
+            if i and ends[i - 1] > hit.start:
+                continue  # overlaps something a more specific rule already claimed
+            starts.insert(i, hit.start)
+            ends.insert(i, hit.end)
+            hits.append(hit)
     hits.sort(key=lambda h: h.start)
     return [h for h in hits if h.kind]
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """At most MAX_CANDIDATES matches: a hostile 10 MB post gets a bounded-time answer."""
+    return islice(pattern.finditer(text), MAX_CANDIDATES)
 
 
 def _before(text: str, start: int, width: int = 40) -> str:
@@ -221,7 +234,7 @@ def _before(text: str, start: int, width: int = 40) -> str:
 def _emails(text: str, own: OwnContacts) -> Iterator[_Hit]:
     own_emails = {e.lower() for e in own.emails}
     own_domains = tuple(d.lower().lstrip("@") for d in own.domains)
-    for m in EMAIL.finditer(text):
+    for m in _matches(EMAIL, text):
         value = m.group().rstrip(".-")
         domain = value.rpartition("@")[2].lower()
         if value.lower() in own_emails or any(domain == d or domain.endswith("." + d) for d in own_domains):
@@ -230,7 +243,7 @@ def _emails(text: str, own: OwnContacts) -> Iterator[_Hit]:
 
 
 def _ibans(text: str, own: OwnContacts) -> Iterator[_Hit]:
-    for m in IBAN.finditer(text):
+    for m in _matches(IBAN, text):
         raw = m.group()
         compact = raw.replace(" ", "").replace("-", "")
         length = _iban_length(compact)
@@ -257,20 +270,20 @@ def _iban_length(compact: str) -> int | None:
 
 
 def _cards(text: str, own: OwnContacts) -> Iterator[_Hit]:
-    for m in CARD.finditer(text):
+    for m in _matches(CARD, text):
         digits = re.sub(r"\D", "", m.group())
         if card_ok(digits) and not CODE_BEFORE.search(_before(text, m.start(), 12)):
             yield _Hit("bank", m.start(), m.end(), 0.95, digits)
 
 
 def _upns(text: str, own: OwnContacts) -> Iterator[_Hit]:
-    for m in UPN.finditer(text):
+    for m in _matches(UPN, text):
         if upn_ok(m.group()):
             yield _Hit("upn", m.start(), m.end(), 0.9, m.group())
 
 
 def _ninos(text: str, own: OwnContacts) -> Iterator[_Hit]:
-    for m in NINO.finditer(text):
+    for m in _matches(NINO, text):
         compact = m.group().replace(" ", "")
         # all capitals or all lower case ("ab 12 34 56 c"); mixed case is ordinary text
         if (compact[:2].isupper() or compact.islower()) and nino_ok(compact.upper()):
@@ -278,7 +291,7 @@ def _ninos(text: str, own: OwnContacts) -> Iterator[_Hit]:
 
 
 def _nhs_numbers(text: str, own: OwnContacts) -> Iterator[_Hit]:
-    for m in NHS.finditer(text):
+    for m in _matches(NHS, text):
         digits = re.sub(r"\D", "", m.group())
         if not nhs_ok(digits):
             continue
@@ -299,7 +312,7 @@ def _is_phone_shaped_us(raw: str) -> bool:
 
 
 def _bank_accounts(text: str, own: OwnContacts) -> Iterator[_Hit]:
-    for m in SORT_CODE.finditer(text):
+    for m in _matches(SORT_CODE, text):
         window = text[m.end() : m.end() + 40]
         account = ACCOUNT_NUMBER.search(window)
         has_context = BANK_CONTEXT.search(_before(text, m.start(), 40) + window)
@@ -310,7 +323,7 @@ def _bank_accounts(text: str, own: OwnContacts) -> Iterator[_Hit]:
 
 
 def _dates_of_birth(text: str, own: OwnContacts) -> Iterator[_Hit]:
-    for m in DATE.finditer(text):
+    for m in _matches(DATE, text):
         if DOB_CONTEXT.search(_before(text, m.start(), 40) + text[m.end() : m.end() + 20]):
             yield _Hit("date_of_birth", m.start(), m.end(), 0.85, m.group())
 
@@ -318,7 +331,7 @@ def _dates_of_birth(text: str, own: OwnContacts) -> Iterator[_Hit]:
 def _not_personal(text: str, own: OwnContacts) -> Iterator[_Hit]:
     """Claim numbers that look like phones but are something else, so no rule reports them."""
     for pattern in NOT_PERSONAL:
-        for m in pattern.finditer(text):
+        for m in _matches(pattern, text):
             yield _Hit("", m.start(), m.end(), 0.0, "")
 
 
@@ -327,11 +340,13 @@ def _addresses(text: str, own: OwnContacts) -> Iterator[_Hit]:
     own_lines = [_compact(a) for a in own.address_lines if a.strip()]
     spans: list[tuple[int, int, float]] = []
     for pattern, confidence in ((STREET, 0.75), (STREET_EU, 0.6), (STREET_WITH_UNIT, 0.6), (MILITARY, 0.8)):
-        spans += [(m.start(), m.end(), confidence) for m in pattern.finditer(text)]
-    spans += [(m.start(1), m.end(1), 0.6) for m in ADDRESS_INTRO.finditer(text)]
-    for m in UK_POSTCODE.finditer(text):
+        spans += [(m.start(), m.end(), confidence) for m in _matches(pattern, text)]
+    spans += [(m.start(1), m.end(1), 0.6) for m in _matches(ADDRESS_INTRO, text)]
+    street_ends = sorted(end for _, end, _ in spans)
+    for m in _matches(UK_POSTCODE, text):
         before = _before(text, m.start(), 60)
-        if any(0 <= m.start() - s[1] <= 80 for s in spans):
+        i = bisect_right(street_ends, m.start())
+        if i and m.start() - street_ends[i - 1] <= 80:
             continue  # joined to its street below
         if re.search(r"(?<![\w-])\d{1,4}[A-Za-z]?\b", before) and re.search(r"\b(?:" + _SUFFIXES + r")\b", before, re.IGNORECASE):
             spans.append((m.start(), m.end(), 0.7))
@@ -372,14 +387,14 @@ def _compact(value: str) -> str:
 
 def _international_phones(text: str, own: OwnContacts) -> Iterator[_Hit]:
     """Numbers written with a country code (+44, 0044) go first: their digits look like much else."""
-    for hit in _phones(text, own):
-        if hit.value.startswith(("+", "00")):
-            yield hit
+    return _phones(text, own, international_only=True)
 
 
-def _phones(text: str, own: OwnContacts) -> Iterator[_Hit]:
+def _phones(text: str, own: OwnContacts, international_only: bool = False) -> Iterator[_Hit]:
     own_phones = set(own.phones)
-    for m in PHONE_RUN.finditer(text):
+    for m in _matches(PHONE_RUN, text):
+        if international_only and not m.group().startswith(("+", "00")):
+            continue
         raw = m.group().rstrip(")").strip()
         start = m.start()
         if raw.startswith("(") and ")" not in raw:
@@ -387,7 +402,7 @@ def _phones(text: str, own: OwnContacts) -> Iterator[_Hit]:
         confidence = _phone_confidence(text, start, raw)
         if confidence == 0.0:
             continue
-        if _e164(raw) in own_phones:
+        if own_phones and _e164(raw) in own_phones:
             continue
         yield _Hit("phone", start, start + len(raw), confidence, raw)
 
@@ -452,9 +467,10 @@ def _e164(raw: str) -> str:
 
 def _special_category(text: str, context: SchoolContext) -> list[_Hit]:
     """Health, SEN or safeguarding words near a person's name; critical when the name is a pupil's."""
-    terms = sorted([*SPECIAL_TERMS.finditer(text), *SPECIAL_ACRONYMS.finditer(text)], key=lambda m: m.start())
+    terms = sorted([*_matches(SPECIAL_TERMS, text), *_matches(SPECIAL_ACRONYMS, text)], key=lambda m: m.start())
     if not terms:
         return []
+    term_starts = [t.start() for t in terms]
     hits = []
     child_cue = CHILD_CUE.search(text) is not None
     for name in find_person_names(text, context):
@@ -462,7 +478,11 @@ def _special_category(text: str, context: SchoolContext) -> list[_Hit]:
             continue
         if name.person is None and (not child_cue or name.confidence < 0.5):
             continue
-        for term in terms:
+        i = bisect_left(term_starts, name.end)
+        # the nearest term after the name, then the nearest before it
+        for term in (terms[i] if i < len(terms) else None, terms[i - 1] if i else None):
+            if term is None:
+                continue
             gap = term.start() - name.end if term.start() >= name.end else name.start - term.end()
             if 0 <= gap <= SPECIAL_WINDOW:
                 start, end = min(name.start, term.start()), max(name.end, term.end())

@@ -18,8 +18,7 @@ from importlib.resources import files
 from nameparser.config import CONSTANTS
 
 from detectors.base import NameMatch, RosterPerson, SchoolContext
-from detectors.normalise import normalise
-from detectors.roster import name_key
+from detectors.normalise import check_length, normalise
 from monitor.domain import Clause, Evidence, Finding, ItemKind, ScanItem, Severity, TextSpan
 
 # A word as it appears in folded text, with an optional possessive ("ava's", "james\u2019").
@@ -53,15 +52,19 @@ def first_name_lexicon() -> frozenset[str]:
 
 
 def find_person_names(text: str, context: SchoolContext) -> list[NameMatch]:
-    """People named in ``text``: roster pupils (high confidence) or, without a roster, likely names."""
+    """People named in ``text``: roster pupils (high confidence) or, without a roster, likely names.
+
+    Raises :class:`~detectors.normalise.TextTooLong` for text longer than any real post.
+    """
+    check_length(text)
     norm = normalise(text)
     tokens = _tokens(norm.text, norm.folded)
-    staff_spans = _staff_spans(tokens, context)
+    staff_tokens = _staff_tokens(tokens, context)
     matches: list[NameMatch] = []
     used: set[int] = set()
     pupils = context.pupils
     for i, tok in enumerate(tokens):
-        if i in used or any(s <= tok.start < e for s, e in staff_spans):
+        if i in used or i in staff_tokens:
             continue
         nxt = tokens[i + 1] if i + 1 < len(tokens) and _adjacent(norm.text, tok, tokens[i + 1]) else None
         match: NameMatch | None = None
@@ -94,7 +97,7 @@ def _tokens(text: str, folded: str) -> list[_Token]:
             word, end = word[:-2], end - 2
         elif word.endswith(("'", "\u2019")):  # "James'" -> "james"
             word, end = word[:-1], end - 1
-        key = name_key(word)
+        key = word.replace("'", "").replace("\u2019", "").replace("-", "")  # name_key() of folded letters
         if key:
             tokens.append(_Token(key, m.start(), end, text[m.start()].isupper()))
     return tokens
@@ -104,14 +107,16 @@ def _adjacent(text: str, a: _Token, b: _Token) -> bool:
     return b.start - a.end <= 3 and text[a.end : b.start].strip(" '\u2019s") == ""
 
 
-def _staff_spans(tokens: list[_Token], context: SchoolContext) -> list[tuple[int, int]]:
-    """Spans naming staff ("Mr Hartley", "Priya Shah"): never reported as pupils."""
-    spans = []
-    for a, b in pairwise(tokens):
+def _staff_tokens(tokens: list[_Token], context: SchoolContext) -> set[int]:
+    """Tokens naming staff ("Mr Hartley", "Priya Shah"): never reported as pupils."""
+    staff = context.staff
+    found: set[int] = set()
+    for i, (a, b) in enumerate(pairwise(tokens)):
         pair = f"{a.key} {b.key}"
-        if (context.staff and (context.staff.lookup("titled", pair) or context.staff.lookup("full", pair) or context.staff.lookup("preferred_full", pair))) or (a.key in TITLES and b.capitalised):
-            spans.append((a.start, b.end))
-    return spans
+        titled_adult = a.key in TITLES and b.capitalised  # any titled adult is not a pupil
+        if titled_adult or (staff and any(staff.lookup(form, pair) for form in ("titled", "full", "preferred_full"))):
+            found.update((i, i + 1))
+    return found
 
 
 def _year_of(value: str) -> str:

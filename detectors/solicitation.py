@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from detectors.base import SchoolContext
-from detectors.normalise import normalise
+from detectors.normalise import check_length, normalise
 from monitor.domain import Clause, Evidence, Finding, ItemKind, ScanItem, Severity, TextSpan
 
 # Verbs that invite a reply through the platform itself, and verbs that do only with "us"/"me".
@@ -56,6 +56,7 @@ class SolicitationDetector:
         """One finding per inviting sentence in the school's own post or reply."""
         if not (item.item.author_is_school or item.item.kind is ItemKind.POST):
             return []
+        check_length(item.item.text)
         norm = normalise(item.item.text)
         findings = []
         for sentence in SENTENCE.finditer(norm.folded):
