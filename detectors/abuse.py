@@ -31,8 +31,10 @@ WINDOW = 1_500
 
 # Tuned on the held-out fifth of the trainable dev data and on TweetEval/ETHOS (never trained on)
 # for a benign false-positive rate under 5% (bench/detectors.py prints the figures).
-ABUSIVE_THRESHOLD = 0.75
-HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.60, "sexual": 0.70, "threat": 0.50}
+ABUSIVE_THRESHOLD = 0.65
+HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.50, "sexual": 0.70, "threat": 0.40}
+# A swear word alone is flagged only when the model agrees a little: "I fucking loved that cat".
+SWEARING_THRESHOLD = 0.40
 POLICE = ("threat", "sexual", "sexist", "hate")
 
 # Invisible to the reader but noise to the model: links, @handles, HTML entities, placeholders.
@@ -107,8 +109,11 @@ class AbuseAnalyser:
         self.model = AbuseModel()
         self.profanity = ProfanityCheck()
 
-    def assess(self, text: str) -> Assessment | None:
-        """The abusive categories in ``text`` with a confidence each, or ``None`` if it is clean."""
+    def assess(self, text: str, swearing_threshold: float = SWEARING_THRESHOLD) -> Assessment | None:
+        """The abusive categories in ``text`` with a confidence each, or ``None`` if it is clean.
+
+        ``swearing_threshold`` is how sure the model must be before a swear word alone counts
+        (0 for the school's own posts, where any swearing is worth a second look)."""
         if not text or not text.strip():
             return None
         prep = prepare(text, self.profanity)
@@ -135,7 +140,7 @@ class AbuseAnalyser:
         elif weak and has_target and p >= ABUSIVE_THRESHOLD * 0.8:
             cats["insult"] = p
         swearing = [h for h in by_kind.get("profanity", []) if h.words not in MILD_PROFANITY and h.words not in AMBIGUOUS_PROFANITY]
-        if not cats and (swearing or p >= ABUSIVE_THRESHOLD):
+        if not cats and ((swearing and p >= swearing_threshold) or p >= ABUSIVE_THRESHOLD):
             cats["profanity"] = max(p, 0.6 if swearing else 0.0)
         if not cats:
             return None
@@ -172,7 +177,7 @@ class AbuseAnalyser:
 
 def _explicit_sexual(hits: list[Hit]) -> bool:
     """A sexual phrase rather than one ambiguous word ("Dick Whittington", "naked eye")."""
-    return any(" " in h.words or h.words.startswith("rap") for h in hits)
+    return any(" " in h.words for h in hits)
 
 
 def find_target(prep: Prepared, context: SchoolContext) -> Target:

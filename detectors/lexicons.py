@@ -78,6 +78,10 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"be exterminated|wipe them (?:all )?out|nuke (?:them|china|russia|iran|israel))\b",
     r"\b(?:start|go|keep) (?:killing|shooting|stabbing|hanging|burning) \w+",
     r"\b(?:i'?ll|i will|i'?d|i would|gonna|going to) (?:\w+ )?(?:cut|smash|slap|whip|strangle|choke|shove)\b",
+    # violence done to a woman or a group: the commonest threat in the sexism and hate data
+    r"\b(?:slap|punch|smack|kill|hang|shoot|burn|rape|choke|strangle|drown|stab|tortur|execut|whip|castrat|"
+    r"lynch|behead|exterminat|beat the|throw acid)\w* (?:\w+ ){0,2}?(?:her|women|girls|bitch(?:es)?|muslims|"
+    r"jews|gays|immigrants|refugees|blacks|them all|all of them)\b",
 )
 
 SEXUAL_PATTERNS: tuple[str, ...] = (
@@ -90,7 +94,7 @@ SEXUAL_PATTERNS: tuple[str, ...] = (
     r"(?:dick|cock|balls|tits|boobs|pussy|face|ass|arse|bum)\b",
     r"\b(?:have|had|having|want|wanna) sex\b|\bsex with\b|\bin bed with\b",
     r"\b(?:fuck|fuk|shag|bang|smash|do) (?:her|him|me|you|u|that \w+|the \w+ teacher) (?:so )?(?:hard|all night|senseless|raw)\b",
-    r"\b(?:i'?d|id|i would|would) (?:fuck|shag|bang|smash|do|tap)(?: her| him| that| them| the \w+)?\b",
+    r"\b(?:i'?d|i would) (?:fuck|shag|bang|smash|tap) (?:her|him|that|them|the \w+|mrs \w+|miss \w+|ms \w+)\b",
     r"\b(?:hot|sexy|fit|fine) (?:teacher|mum|mom|milf|mrs \w+|miss \w+|ms \w+)\b",
     r"\b(?:send|show) (?:me )?(?:nudes|pics of your|your body)\b",
 )
@@ -142,7 +146,7 @@ INSULT_WORDS: tuple[str, ...] = (
     "dimwit", "nitwit", "dipshit", "dumbass", "dumbfuck", "dickhead", "dickheads", "dick head",
     "knobhead", "knob head", "bellend", "bell end", "twat", "twats", "prick", "pricks", "wanker",
     "wankers", "tosser", "tossers", "cunt", "cunts", "bastard", "bastards", "arsehole", "arseholes",
-    "asshole", "assholes", "shithead", "scumbag", "scumbags", "scum", "piece of shit", "pos",
+    "asshole", "assholes", "shithead", "scumbag", "scumbags", "scum", "piece of shit",
     "waste of space", "waste of oxygen", "waste of skin", "loser", "losers", "pillock", "plonker",
     "numpty", "muppet", "nonce", "nonces", "paedo", "paedos", "pedo", "pedophile", "paedophile",
     "pervert", "perv", "creep", "weirdo", "freak", "psycho", "ugly", "fatso", "fat pig", "pig",

@@ -49,7 +49,7 @@ class OffensiveDetector:
         text = it.text
         findings: list[Finding] = []
         seen: set[str] = set()
-        assessment = self.analyser.assess(text)
+        assessment = self.analyser.assess(text, swearing_threshold=0.0)
         if assessment is not None:
             for category, confidence in assessment.categories.items():
                 name, severity, why = _OFFENSIVE[category]
