@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -87,7 +87,11 @@ class _StageMap:
         return pos - self.out_end[i] + self.src_end[i]
 
     def end(self, pos: int) -> int:
-        i = bisect_left(self.out_start, pos) - 1
+        # characters deleted right at the end (a trailing combining mark) belong to the span;
+        # a replaced character that starts there does not
+        i = bisect_right(self.out_start, pos) - 1
+        while i >= 0 and self.out_start[i] == pos and self.out_end[i] > pos:
+            i -= 1
         if i < 0:
             return pos
         if pos <= self.out_end[i]:
