@@ -21,10 +21,12 @@ from monitor.clock import Clock, system_clock
 from monitor.config import Settings
 from monitor.domain import Account
 from monitor.email import EmailSettings
-from monitor.events import EventRecorder, NullRecorder
+from monitor.custody import CustodyRecorder
+from monitor.events import EventRecorder
+from monitor.evidence_bundle import alert_attachments
 from monitor.pipeline import MediaAnalyser, Pipeline
 from monitor.secrets import SecretSource
-from monitor.sender import AlertSender, AttachmentBuilder, evidence_attachments
+from monitor.sender import AlertSender, AttachmentBuilder
 from monitor.transports import OutboxDirTransport, SmtpSettings, SmtpTransport, Transport
 from storage.database import Database, open_database
 from storage.evidence import EvidenceStore
@@ -137,18 +139,11 @@ class App:
         )
 
     def events(self) -> EventRecorder:
-        """The custody log, once the evidence module is installed (issue 6)."""
-        try:
-            from monitor.custody import CustodyRecorder
-        except ImportError:
-            return NullRecorder()
+        """The tamper-evident custody log every capture, scan, alert and delivery is written to."""
         return CustodyRecorder(self.database, self.clock)
 
     def attachment_builder(self) -> AttachmentBuilder:
-        try:
-            from monitor.evidence_bundle import alert_attachments
-        except ImportError:
-            return evidence_attachments
+        """Captured media, the evidence summary and the rendered screen print (PNG and PDF)."""
         return alert_attachments
 
     def pipeline(self) -> Pipeline:

@@ -10,8 +10,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.secrets import RedactingFilter
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 DEFAULT_CONFIG = Path("/etc/hallmon/hallmon.toml")
 log = logging.getLogger("hallmon")
@@ -55,7 +60,7 @@ def load(args: argparse.Namespace) -> Settings:
     return load_settings(config_path(args), set(available_connectors()))
 
 
-def build_app(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def build_app(args: argparse.Namespace) -> App:
     from monitor.app import App
 
     settings = load(args)
@@ -74,12 +79,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return Daemon(app, extra_jobs=_extra_jobs(app)).run()
 
 
-def _extra_jobs(app: object) -> list[tuple[str, Callable[[], object], dict[str, object]]]:
-    try:
-        from monitor.lifecycle_jobs import scheduled_jobs
-    except ImportError:
-        return []
-    return scheduled_jobs(app)  # type: ignore[no-any-return]
+def _extra_jobs(app: App) -> list[tuple[str, Callable[[], object], dict[str, object]]]:
+    """Weekly report, daily digest, escalation and retention purges (monitor.lifecycle_jobs)."""
+    from monitor.lifecycle_jobs import scheduled_jobs
+
+    return list(scheduled_jobs(app))
 
 
 @command("poll")
@@ -261,10 +265,13 @@ def parser() -> argparse.ArgumentParser:
     alerts = add("alerts", "list or show alerts")
     alert_sub = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     listing = alert_sub.add_parser("list", help="recent alerts, newest first")
+    _config_after_action(listing)
     listing.add_argument("--status", help="only alerts in this delivery status or state (queued, sent, open, ...)")
     listing.add_argument("--limit", type=int, default=50)
-    show = alert_sub.add_parser("show", help="everything about one alert")
+    show = alert_sub.add_parser("show", help="everything about one alert (recorded as viewed in the custody log)")
     show.add_argument("id", type=int)
+    _config_after_action(show)
+    show.add_argument("--as", dest="viewer", default="", help="your name, for the custody log (default: your login name)")
     _add_lifecycle_arguments(alert_sub)
 
     demo = add("demo", "run a complete monitoring cycle on bundled demo accounts (no network, no credentials)", config=False)
@@ -298,22 +305,23 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _config_after_action(parser: argparse.ArgumentParser) -> None:
+    """Accept --config/--verbose after the action too (``hallmon alerts show 1 --config F``)."""
+    parser.add_argument("--config", "-c", default=argparse.SUPPRESS, help="configuration file")
+    parser.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+
+
 def _add_lifecycle_arguments(alert_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    try:
-        from monitor.alerts_cli import add_lifecycle_parsers
-    except ImportError:
-        return
+    from monitor.alerts_cli import add_lifecycle_parsers
+
     add_lifecycle_parsers(alert_sub)
 
 
 def _add_extra_commands(sub: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]) -> None:  # type: ignore[type-arg]
-    """Commands contributed by optional modules (evidence, verify, report)."""
-    try:
-        from monitor.evidence_cli import add_commands
-    except ImportError:
-        return
-    for name, func in add_commands(add).items():
-        COMMANDS[name] = func
+    """Evidence, verify, report and purge commands (monitor.evidence_cli)."""
+    from monitor.evidence_cli import add_commands
+
+    COMMANDS.update(add_commands(add))
 
 
 def _version() -> str:
