@@ -65,7 +65,7 @@ STREET = re.compile(
 STREET_EU = re.compile(
     r"(?<!\w)(?:(?:Via|Viale|Vicolo|Piazza|Corso|Rue|Avenue|Calle|Avenida|Rua|Travessa|ul\.|Ulica|Strada)"
     r"\s(?:[\w'\u2019.-]+\s){0,4}?\d{1,4}[a-z]?"
-    r"|[A-ZÀ-Þ][\wÀ-ÿ'\u2019-]*(?:strasse|straße|str\.|gasse|weg|gade|vej|katu|tie|väg|vägen|gatan|laan|straat|plein|utca|u\.|braut|stræti|gata)"
+    r"|[A-ZÀ-Þ][\wÀ-ÿ'\u2019-]* ?(?i:strasse|straße|str\.|gasse|weg|gade|vej|katu|tie|väg|vägen|gatan|laan|straat|plein|utca|u\.|braut|stræti|gata)"
     r"\s\d{1,4}[a-z]?\.?)(?![\d])",
 )
 # US military post: "PSC 6293, Box 8158 APO AP 04336"; "Unit 0822 Box 8858 DPO AA 13319".
@@ -74,17 +74,18 @@ MILITARY = re.compile(r"\b(?:PSC|Unit|USNS|USS|USNV|USCGC)\s[\w ]{1,20}?,?\s+(?:
 STREET_WITH_UNIT = re.compile(
     r"(?<!\w)[A-Z\u00c0-\u00de][\w.'-]{2,}(?: [\w.'-]+){0,3} \d{1,4}\.?(?=,?\s{1,3}>?(?:Apt\.?|Apartment|Suite|Flat|Unit) \w)"
 )
+# Address parts that follow a street line: ", Liverpool", "\n Apt. 724", "\n Denmark 35018", "\n nan".
+ADDRESS_WORD = r"(?:[A-Z\u00c0-\u00de\u0370-\u03ff][\w\u0370-\u03ff().'-]*|\d{2,6}(?:-\d{2,4})?|de|del|la|na|nan|du|da|di|van|von|of|on|upon)"
 # "lives at 846 31 Rue Al Imam Al Bakri, Cite Merzgui": a phrase that introduces an address.
 ADDRESS_INTRO = re.compile(
     r"\b(?:lives? at|living at|address(?: is|:)|moved to|sent to|send (?:it|them|this) to|deliver(?:ed)? to|"
     r"located at|meet (?:me|you|us) at|drops? you off at|is at|return (?:it )?to)\s+(?:the corner of )?"
-    r"(\d{1,6}[A-Za-z]?(?: \d{1,6})?,? [A-Z\u00c0-\u00de\u0370-\u03ff][^\n.?!;:]{2,50})"
+    r"(\d{1,6}[A-Za-z]?(?: \d{1,6})?,? [A-Z\u00c0-\u00de\u0370-\u03ff]\S*(?: " + ADDRESS_WORD + r"){0,6})"
 )
-# Address parts that follow a street line: ", Liverpool", "\n Apt. 724", "\n Denmark 35018", "\n nan".
-ADDRESS_WORD = r"(?:[A-Z\u00c0-\u00de\u0370-\u03ff][\w\u0370-\u03ff().'-]*|\d{2,6}(?:-\d{2,4})?|de|del|la|na|nan|du|da|di|van|von|of|on|upon)"
 ADDRESS_PART = re.compile(
     r"(?:,\s?|\s*\n[ >]*|\s{2,}| (?=(?:Apt\.?|Apartment|Suite|Flat|Unit) ))(?:(?:Apt\.?|Apartment|Suite|Flat|Unit) \w{1,6}|" + ADDRESS_WORD + r"(?: " + ADDRESS_WORD + r"){0,5})"
 )
+ADDRESS_GAP = re.compile(r"[\s,]{0,3}")
 PHONE_LIKE_PART = re.compile(r"[\s,>]*\d+(?: \d+){2,}")
 HOUSE_NUMBER_BEFORE = re.compile(r"(?<![\w.-])\d{1,6}[ ]{1,2}$")
 UNIT_SUFFIX = re.compile(r",?\s{1,3}(?:Apt\.?|Apartment|Suite|Flat|Unit)\s\w{1,6}")
@@ -347,13 +348,14 @@ def _addresses(text: str, own: OwnContacts) -> Iterator[_Hit]:
         before = _before(text, m.start(), 60)
         i = bisect_right(street_ends, m.start())
         if i and m.start() - street_ends[i - 1] <= 80:
-            continue  # joined to its street below
+            spans.append((m.start(), m.end(), 0.95))  # the street's postcode: merged with it below
+            continue
         if re.search(r"(?<![\w-])\d{1,4}[A-Za-z]?\b", before) and re.search(r"\b(?:" + _SUFFIXES + r")\b", before, re.IGNORECASE):
             spans.append((m.start(), m.end(), 0.7))
     merged: list[tuple[int, int, float]] = []
     for start, end, confidence in sorted(spans):
         start, end = _expand_address(text, start, end)
-        if merged and start <= merged[-1][1]:
+        if merged and (start <= merged[-1][1] or ADDRESS_GAP.fullmatch(text, merged[-1][1], start)):
             last = merged[-1]
             merged[-1] = (last[0], max(last[1], end), max(last[2], confidence))
         else:
