@@ -48,16 +48,17 @@ class Counts:
     fp: float = 0
     fn: float = 0
     tn: float = 0
+    weight: float = 1.0  # how many held-out rows the next record stands for
 
     def add(self, truth: bool, predicted: bool) -> None:
         if truth and predicted:
-            self.tp += 1
+            self.tp += self.weight
         elif truth:
-            self.fn += 1
+            self.fn += self.weight
         elif predicted:
-            self.fp += 1
+            self.fp += self.weight
         else:
-            self.tn += 1
+            self.tn += self.weight
 
     def row(self) -> str:
         p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
@@ -118,12 +119,26 @@ def load_jsonl(path: Path, limit: int | None) -> list[dict[str, object]]:
 # --- abuse ---
 
 
+# Held-back rows per source (SOURCES.md): "unseen x held-out mix" reweights the unseen rows to
+# these shares, the closest dev-side estimate of the acceptance figures.
+HELD_OUT_ROWS = {"davidson2017": 16055, "edos": 13113, "tweeteval_offensive": 9164, "tweeteval_hate": 8430, "ethos": 683, "jigsaw_ibm_sample": 61}
+
+
 def abuse_report(label: str, rows: list[dict], flagged: Callable[[int], bool], category: Callable[[int, str], bool] | None) -> None:  # type: ignore[type-arg]
-    groups = {"all dev": range(len(rows)), "unseen": [i for i, r in enumerate(rows) if r["source"].replace("-", "_") not in _TRAIN or is_validation(r["id"])]}
-    for name, index in groups.items():
+    unseen = [i for i, r in enumerate(rows) if r["source"].replace("-", "_") not in _TRAIN or is_validation(r["id"])]
+    per_source: dict[str, int] = {}
+    for i in unseen:
+        key = rows[i]["source"].replace("-", "_")
+        per_source[key] = per_source.get(key, 0) + 1
+    weights = {k: HELD_OUT_ROWS.get(k, n) / n for k, n in per_source.items()}
+    groups = {"all dev": (range(len(rows)), False), "unseen": (unseen, False), "unseen x held-out mix": (unseen, True)}
+    for name, (index, weighted) in groups.items():
         overall, benign = Counts(), Counts()
         per_cat = {c: (Counts(), Counts()) for c in ABUSE_CATEGORIES}
         for i in index:
+            w = weights[rows[i]["source"].replace("-", "_")] if weighted else 1.0
+            for counts in (overall, benign, *[x for pair in per_cat.values() for x in pair]):
+                counts.weight = w
             u = rows[i]["unified"]
             if u["abusive"] is not None:
                 overall.add(bool(u["abusive"]), flagged(i))
@@ -135,10 +150,10 @@ def abuse_report(label: str, rows: list[dict], flagged: Callable[[int], bool], c
                     if category is not None:
                         per_cat[c][1].add(bool(u[c]), category(i, c))
         fpr = benign.fp / max(1, benign.fp + benign.tn)
-        print(f"  {label:24s} {name:8s} abuse    {overall.row()}  benign FP rate {fpr:.3f}")
+        print(f"  {label:24s} {name:22s} abuse    {overall.row()}  benign FP rate {fpr:.3f}")
         for c, (any_counts, cat_counts) in per_cat.items():
             extra = f"   | cat: {cat_counts.row()}" if category is not None else ""
-            print(f"  {'':24s} {name:8s} {c:8s} any: {any_counts.row()}{extra}")
+            print(f"  {'':24s} {name:22s} {c:8s} any: {any_counts.row()}{extra}")
 
 
 _TRAIN = {s.replace("-", "_") for s in TRAIN_SOURCES} | {"jigsaw_ibm_sample", "davidson2017", "edos"}

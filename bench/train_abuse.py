@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.abuse import prepare  # noqa: E402
-from detectors.abuse_model import DENSE, HASH_SIZE, HEADS, N_FEATURES, ProfanityCheck, dense_features, feature_indices  # noqa: E402
+from detectors.abuse import prepare
+from detectors.abuse_model import DENSE, HASH_SIZE, HEADS, N_FEATURES, ProfanityCheck, dense_features, feature_indices
 
 TRAIN_SOURCES = ("davidson2017", "edos", "jigsaw_ibm_sample")
 EVAL_ONLY = ("tweeteval_offensive", "tweeteval_hate", "ethos")

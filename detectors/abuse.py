@@ -135,9 +135,7 @@ class AbuseAnalyser:
         has_target = bool(prep.targets)
         if strong:
             cats["insult"] = max(0.75, p)
-        elif p >= ABUSIVE_THRESHOLD and (has_target or weak):
-            cats["insult"] = p
-        elif weak and has_target and p >= ABUSIVE_THRESHOLD * 0.8:
+        elif (p >= ABUSIVE_THRESHOLD and (has_target or weak)) or (weak and has_target and p >= ABUSIVE_THRESHOLD * 0.8):
             cats["insult"] = p
         swearing = [h for h in by_kind.get("profanity", []) if h.words not in MILD_PROFANITY and h.words not in AMBIGUOUS_PROFANITY]
         if not cats and ((swearing and p >= swearing_threshold) or p >= ABUSIVE_THRESHOLD):

@@ -15,6 +15,7 @@ import math
 import re
 import warnings
 import zlib
+from itertools import pairwise
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,12 @@ HASH_SIZE = 1 << HASH_BITS
 HEADS: tuple[str, ...] = ("abusive", "hate", "sexist", "sexual", "threat")
 # Dense features after the hashed ones: the profanity-check probability, then lexicon hit counts.
 LEXICON_KINDS: tuple[str, ...] = ("threat", "sexual", "sexist", "hate", "insult", "profanity")
-DENSE: tuple[str, ...] = ("profanity_check",) + tuple(f"lex_{k}" for k in LEXICON_KINDS) + (
-    "target_staff", "target_addressee", "target_pupil_parent",
+DENSE: tuple[str, ...] = (
+    "profanity_check",
+    *(f"lex_{k}" for k in LEXICON_KINDS),
+    "target_staff",
+    "target_addressee",
+    "target_pupil_parent",
 )
 N_FEATURES = HASH_SIZE + len(DENSE)
 
@@ -68,7 +73,7 @@ def feature_indices(folded: str) -> np.ndarray:
 
 
 def _bigrams(tokens: list[str]) -> list[int]:
-    return [zlib.crc32(f"b{a} {b}".encode()) & _MASK for a, b in zip(tokens, tokens[1:], strict=False)]
+    return [zlib.crc32(f"b{a} {b}".encode()) & _MASK for a, b in pairwise(tokens)]
 
 
 def dense_features(profanity: float, hits: list[Hit], targets: list[Hit]) -> np.ndarray:

@@ -40,7 +40,7 @@ THREAT_PATTERNS: tuple[str, ...] = (
     rf"\b(?:beat|batter|kick|smash) (?:the (?:shit|crap|hell|living daylights) out of |seven bells out of ){_PERSON}\b",
     rf"\b(?:beat|batter|kick|smash|punch) {_PERSON} (?:up|senseless|unconscious)\b",
     rf"\bknock {_PERSON} (?:out cold|senseless|unconscious|spark out)\b",
-    rf"\b(?:kill|murder|stab|shoot|strangle|behead|lynch|rape|gas) (?:you|u|him|her|them|'?em|yourself|urself|all|every)\b(?! (?:a|an|some|over|back|across|down|through)\b)",
+    r"\b(?:kill|murder|stab|shoot|strangle|behead|lynch|rape|gas) (?:you|u|him|her|them|'?em|yourself|urself|all|every)\b(?! (?:a|an|some|over|back|across|down|through)\b)",
     r"\bkys\b",
     r"\b(?:should|needs? to|ought to|deserves? to|wants? to|must|will) (?:all )?(?:be |get )"
     r"(?:killed|shot|stabbed|hanged|hung|lynched|beheaded|gassed|burn(?:ed|t)|raped|murdered|"

@@ -31,7 +31,7 @@ def roster_context() -> SchoolContext:
     records = read_roster_csv(FIXTURES / "staff.csv", "staff", b"test-key")
     forms: dict[str, tuple[RosterPerson, ...]] = {}
     for record in records:
-        forms[record.form_key] = forms.get(record.form_key, ()) + (record.person,)
+        forms[record.form_key] = (*forms.get(record.form_key, ()), record.person)
     return SchoolContext(school_name="Brookfield Primary", staff=RosterIndex(key=b"test-key", forms=forms))
 
 

@@ -1,5 +1,7 @@
 """4.1(a) offensive and 4.1(d) disrepute in the school's own posts: table-driven cases."""
 
+# ruff: noqa: RUF001  -- mixed scripts are the point of the hostile-input case
+
 from __future__ import annotations
 
 import time
