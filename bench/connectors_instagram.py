@@ -7,6 +7,8 @@ Instagram has no quota units or billed reads; its limits are calls per hour (Gra
 instaloader's own request pacing, so API calls are the cost.
 
 Usage: python bench/connectors_instagram.py [--platform instagram_graph|instagram|all]
+
+The timeout is generous (60 s) so a busy machine measures slowly rather than failing a poll.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def bench_graph(posts: int, comments: int) -> list[Row]:
         def advance(delta: timedelta) -> None:
             fake.now += delta
 
-        poller = Poller("graph", lambda: graph_kit.connector(platform, fake, page_size="50"), advance)
+        poller = Poller("graph", lambda: graph_kit.connector(platform, fake, timeout=60.0, page_size="50"), advance)
         poller.poll("first (token refresh, full listing)")
         for n in range(20):  # max_calls_per_poll spreads the first read over polls
             if poller.poll(f"catch-up {n + 1}").items == ():
@@ -119,7 +121,7 @@ def bench_instaloader(posts: int, comments: int) -> list[Row]:
         def advance(delta: timedelta) -> None:
             fake.now += delta
 
-        poller = Poller("instaloader", lambda: web_kit.connector(platform, fake, state=state), advance)
+        poller = Poller("instaloader", lambda: web_kit.connector(platform, fake, state=state, timeout=60.0), advance)
         poller.poll("first (comment reads capped per poll)")
         # Polls here follow each other at once, so instaloader's own real-time pacing (about 275
         # queries in ten minutes) would stop them; a new instance stands in for the 15 minutes.

@@ -207,7 +207,7 @@ def school_account(fake: FakeGraph) -> None:
 
 
 def connector(
-    platform: FakePlatform, fake: FakeGraph | None = None, timeout: float = 2.0, **options: str
+    platform: FakePlatform, fake: FakeGraph | None = None, timeout: float = 10.0, **options: str
 ) -> InstagramGraphConnector:
     """The real connector pointed at the fake platform, with the fake's clock and secret store."""
     fake = fake or _FAKES.get(platform) or FakeGraph()

@@ -377,7 +377,11 @@ def state_dir(session: dict[str, str] | None = SESSION) -> Path:
 
 
 def connector(
-    platform: FakePlatform, fake: FakeWeb | None = None, state: Path | None = None, timeout: float = 2.0, **options: str
+    platform: FakePlatform,
+    fake: FakeWeb | None = None,
+    state: Path | None = None,
+    timeout: float = 10.0,
+    **options: str,
 ) -> InstaloaderConnector:
     """The real connector with instaloader pointed at the fake platform."""
     fake = fake or _FAKES.get(platform) or FakeWeb()
