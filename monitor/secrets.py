@@ -1,8 +1,8 @@
 """Secrets from the environment or systemd credentials; never from the config file or logs.
 
-Lookup order for a secret NAME: a token the daemon refreshed itself (``<state>/secrets/NAME``),
-then ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=``), then the environment variable
-NAME. Every secret read is registered with :class:`RedactingFilter`, which blanks it out of any log
+Lookup order for a secret NAME: the newer of a token the daemon refreshed itself
+(``<state>/secrets/NAME``) and ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=``), then
+the environment variable NAME. Every secret read is registered with :class:`RedactingFilter`, which blanks it out of any log
 record.
 """
 
@@ -42,11 +42,12 @@ class SecretSource:
         if self.credentials_dir is not None:
             # LoadCredential=hallmon:/etc/hallmon/credentials names each file hallmon_<NAME>.
             candidates += [self.credentials_dir / name, self.credentials_dir / f"hallmon_{name}"]
-        for candidate in candidates:
-            if candidate.is_file():
-                value = candidate.read_text(encoding="utf-8").strip()
-                if value:
-                    return _remember(value)
+        # A token refreshed by the daemon and one IT installed later: the newer file wins.
+        existing = sorted((c for c in candidates if c.is_file()), key=lambda c: c.stat().st_mtime, reverse=True)
+        for candidate in existing:
+            value = candidate.read_text(encoding="utf-8").strip()
+            if value:
+                return _remember(value)
         value = self.environ.get(name, "").strip()
         return _remember(value) if value else None
 
