@@ -21,7 +21,7 @@ DETAIL = (
     r"(?:(?:your|their|his|her|the|a|full|home|personal|contact|mobile|phone|bank|card|child(?:'s|s')?|"
     r"children'?s|kids?'?s?|son'?s|daughter'?s|little one'?s|and|or|,)\s+){0,4}"
     r"(?:names?|address(?:es)?|phone numbers?|mobile numbers?|numbers?|mobiles?|dates? of birth|dob|birthdays?|"
-    r"birth dates?|ages?|e-?mails?|email address(?:es)?|details|postcodes?|post codes?|year groups?|"
+    r"birth dates?|ages?|e-?mail address(?:es)?|e-?mails?|details|postcodes?|post codes?|year groups?|class(?:es)?|"
     r"photos?|pictures?|pics?|bank details|card details|nhs numbers?|passwords?)\b"
 )
 INVITATION = re.compile(
@@ -38,7 +38,7 @@ NEGATION = re.compile(r"\b(?:do not|don'?t|never|please don'?t|no need to|avoid|
 OFFICIAL_CHANNEL = re.compile(
     r"\b(?:to|via|through|using|at|on|in)\s+(?:the\s+|our\s+)?(?:school\s+)?"
     r"(?:office|reception|form|booking form|parentmail|parent ?pay|website|parent portal|school app|letter|"
-    r"reply slip|envelope|secure)\b|\S+@\S+\.\w+|\bcall\b|\bphone the\b"
+    r"reply slip|envelope|secure)\b|(?<![^\s@])[^\s@]++@[\w-]+\.\w|\bcall\b|\bphone the\b"
 )
 # "numbers" and "photos" are personal only when the sentence says whose or what kind.
 VAGUE_DETAIL = re.compile(r"(?:(?:your|their|the|a)\s+)*(?:numbers?|photos?|pictures?|pics?)")
@@ -88,13 +88,15 @@ def _invitation(sentence: str) -> tuple[int, int, bool] | None:
     """The span of an invitation to send personal details in one sentence, and whether it is a child's."""
     if OFFICIAL_CHANNEL.search(sentence):
         return None
+    channel = CHANNEL.search(sentence) is not None
+    personal_hint = PERSONAL_HINT.search(sentence) is not None
+    child_sentence = CHILD_DETAIL.search(sentence) is not None
     for m in INVITATION.finditer(sentence):
-        if NEGATION.search(sentence[: m.start()]):
+        if NEGATION.search(sentence, max(0, m.start() - 40), m.start()):
             continue
-        if m.group("send") and not (CHANNEL.search(sentence) or re.match(r"\s+(?:us|me)\b", sentence[m.end("send") :])):
+        if m.group("send") and not (channel or re.match(r"\s+(?:us|me)\b", sentence[m.end("send") : m.end("send") + 4])):
             continue  # "send your child's name to ..." with no social-media channel
-        if VAGUE_DETAIL.fullmatch(m.group("detail").strip()) and not PERSONAL_HINT.search(sentence):
+        if VAGUE_DETAIL.fullmatch(m.group("detail").strip()) and not personal_hint:
             continue  # "comment your lucky number", "share your photos of the fair"
-        child = CHILD_DETAIL.search(m.group("detail")) is not None or CHILD_DETAIL.search(sentence) is not None
-        return m.start(), m.end(), child
+        return m.start(), m.end(), child_sentence or CHILD_DETAIL.search(m.group("detail")) is not None
     return None

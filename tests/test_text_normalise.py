@@ -1,5 +1,6 @@
 """Normalisation against evasion: what the text becomes, and spans that still point at the original."""
 
+# ruff: noqa: RUF001  -- full-width and look-alike characters are the point of these cases
 from __future__ import annotations
 
 import os

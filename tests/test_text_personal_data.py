@@ -1,5 +1,6 @@
 """Clause 4.1(c): personal data, table-driven — positives, negatives, evasions, own contacts, hostile input."""
 
+# ruff: noqa: RUF001  -- full-width and look-alike characters are the point of these cases
 from __future__ import annotations
 
 import json
