@@ -23,6 +23,7 @@ from monitor.domain import Account
 from monitor.email import EmailSettings
 from monitor.custody import CustodyRecorder
 from monitor.events import EventRecorder
+from monitor.health_notice import AccountHealthNotifier
 from monitor.evidence_bundle import alert_attachments
 from monitor.pipeline import MediaAnalyser, Pipeline
 from monitor.secrets import SecretSource
@@ -247,6 +248,26 @@ class App:
             attachments=self.attachment_builder(),
             stop=self.stop,
             events=self.events(),
+        )
+
+    def health_notifier(self) -> AccountHealthNotifier:
+        """Emails IT when an account stops or starts working: the ``[report] recipients`` given
+        explicitly (never the headteacher by default; without them the log says it)."""
+        import tomllib
+
+        try:
+            raw = tomllib.loads(self.settings.path.read_text(encoding="utf-8")).get("report", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            raw = {}
+        listed = raw.get("recipients", []) if isinstance(raw, dict) else []
+        recipients = tuple(r for r in listed if isinstance(r, str) and "@" in r)
+        return AccountHealthNotifier(
+            self.transport,
+            self.settings.school.name,
+            self.settings.alerts.sender,
+            recipients,
+            self.clock,
+            self.settings.school.domain,
         )
 
     def close(self) -> None:

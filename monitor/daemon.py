@@ -65,12 +65,14 @@ class Daemon:
     def __post_init__(self) -> None:
         self.pipeline: Pipeline = self.app.pipeline()
         self.sender: AlertSender = self.app.sender()
+        self.health = self.app.health_notifier()
         self.accounts = self.app.connect_accounts()
 
     def poll_account(self, entry: ConnectedAccount) -> PollOutcome | None:
         if entry.connector is None or self.app.stop.is_set():
             return None
         outcome = self.pipeline.poll(entry.account, entry.connector)
+        self.health.notify(outcome)
         self.pipeline.scan_pending()
         return outcome
 
@@ -82,6 +84,8 @@ class Daemon:
             for entry in self.accounts
             if entry.connector is not None and not self.app.stop.is_set()
         ]
+        for poll in polls:
+            self.health.notify(poll)
         scan = self.pipeline.scan_pending()
         send = self.sender.send_due()
         disabled = tuple(entry for entry in self.accounts if entry.connector is None)

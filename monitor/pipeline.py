@@ -56,6 +56,7 @@ class PollOutcome:
     items_gone: int = 0
     usage: Usage = Usage()
     message: str = ""
+    status_changed: bool = False  # from working to failing or back: worth telling IT once
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ class Pipeline:
         if was_failing:
             log.info("account %s is working again", account.key)
         log.debug("polled %s: %d new or changed, %d gone", account.key, new_items, len(gone))
-        return PollOutcome(account.key, "ok", new_items, len(gone), result.usage)
+        return PollOutcome(account.key, "ok", new_items, len(gone), result.usage, status_changed=was_failing)
 
     @staticmethod
     def _captures(result: FetchResult) -> list[RawCapture]:
@@ -239,7 +240,7 @@ class Pipeline:
         if changed:  # log the change from working to failing, not every failed poll
             suffix = f"; paused until {resume_at.isoformat()}" if resume_at else ""
             log.warning("account %s: %s: %s%s", account.key, kind, message, suffix)
-        return PollOutcome(account.key, kind, message=message)
+        return PollOutcome(account.key, kind, message=message, status_changed=changed)
 
     # --- scanning ---
 

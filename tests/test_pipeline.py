@@ -244,3 +244,37 @@ def test_archive_export_with_a_malformed_file_keeps_the_rest(tmp_path: Path, dat
     write_export(export, [])
     assert pipeline.poll(app.settings.accounts[0], connector).items_gone == 0
     app.close()
+
+
+def test_it_is_told_once_when_an_account_fails_and_once_when_it_recovers(tmp_path: Path) -> None:
+    from monitor.health_notice import AccountHealthNotifier
+    from monitor.transports import OutboxDirTransport
+
+    clock = ManualClock(START)
+    export = write_export(tmp_path / "export", [post("p1", "hello")])
+    app, pipeline = build(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", {"school": export}, clock)
+    outbox = tmp_path / "it-outbox"
+    notifier = AccountHealthNotifier(lambda: OutboxDirTransport(outbox), "Test School", "monitor@test.invalid", ["it@test.invalid"], clock)
+    account = Account("broken", "flaky")
+    for _ in range(3):
+        notifier.notify(pipeline.poll(account, BrokenConnector(AuthFailed("token expired"))))
+        clock.advance(timedelta(minutes=5))
+    mails = sorted(outbox.glob("*.eml"))
+    assert len(mails) == 1
+    body = mails[0].read_text()
+    assert "has stopped working (auth failed)" in body and "token expired" in body and "it@test.invalid" in body
+    good = app.connect_accounts()[0]
+    assert good.connector is not None
+    recovered = pipeline.poll(Account("archive", "school", options=good.account.options), good.connector)
+    assert recovered.status == "ok" and recovered.status_changed is False  # a new account was never failing
+    notifier.notify(pipeline.poll(account, _Recovering()))
+    assert len(list(outbox.glob("*.eml"))) == 2
+    app.close()
+
+
+class _Recovering:
+    platform = "broken"
+    version = "0"
+
+    def fetch(self, since: Cursor | None) -> FetchResult:
+        return FetchResult((), Cursor("{}"))
