@@ -229,10 +229,19 @@ def foreign_credit(metadata: Mapping[str, str], context: SchoolContext) -> tuple
         if any(name in folded for name in school):
             continue
         residue = " ".join(re.sub(r"[^a-z ]+", " ", _BOILERPLATE.sub(" ", value.lower())).split())
-        if len(residue.replace(" ", "")) < 3 or residue in _UNSPECIFIC:
+        if len(residue.replace(" ", "")) < 3 or residue in _UNSPECIFIC or _is_staff(residue, context):
             continue
         return key, value, None
     return None
+
+
+def _is_staff(name: str, context: SchoolContext) -> bool:
+    """A photo credited to a member of staff (by full name, on the staff roster) is the school's."""
+    if not context.staff:
+        return False
+    from detectors.roster import name_key
+
+    return bool(context.staff.lookup("full", name_key(name)))
 
 
 # --- fuzzy matching ---

@@ -158,6 +158,19 @@ def test_metadata_credit(metadata: dict[str, str], expected: Severity | None) ->
         assert findings[0].severity is expected
 
 
+def test_photo_credited_to_a_member_of_staff_is_the_schools() -> None:
+    from detectors.base import RosterIndex, RosterPerson
+    from detectors.roster import name_key
+
+    index = RosterIndex(key=b"k" * 32)
+    staff = RosterIndex(
+        key=index.key, forms={f"full:{index.digest(name_key('Helen Hartley'))}": (RosterPerson("s1", "staff"),)}
+    )
+    context = dataclasses.replace(SCHOOL, staff=staff)
+    assert CopyrightDetector().detect(_item(_analysis(metadata={"artist": "Helen Hartley"})), context) == []
+    assert len(CopyrightDetector().detect(_item(_analysis(metadata={"artist": "Tom Lens"})), context)) == 1
+
+
 def test_metadata_read_from_a_real_jpeg(tmp_path: Path) -> None:
     image = Image.open(FIXTURES / "coffee.jpg")
     exif = Image.Exif()
