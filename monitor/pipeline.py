@@ -221,8 +221,9 @@ class Pipeline:
         kind: str,
         message: str,
         resume_at: datetime | None,
-        usage: Usage = Usage(),
+        usage: Usage | None = None,
     ) -> PollOutcome:
+        usage = usage or Usage()
         with self.database.sessions.begin() as session:
             repo = Repository(session, self.evidence)
             row = repo.account_row(account.key, account.platform, account.handle)
