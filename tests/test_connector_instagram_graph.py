@@ -77,7 +77,7 @@ def test_evidence_is_exact_json_without_the_token(platform: FakePlatform, fake: 
     # The paging link Instagram echoes the token in is kept, with the token cut out.
     assert any(b"access_token=REDACTED" in c.body for c in result.captures)
     for item in result.items:
-        assert item.raw in result.captures and item.external_id.encode() in item.raw.body  # type: ignore[union-attr]
+        assert item.raw is not None and item.raw in result.captures and item.external_id.encode() in item.raw.body
 
 
 def test_resume_after_restart_costs_only_the_recent_pages(platform: FakePlatform, fake: FakeGraph) -> None:

@@ -58,6 +58,7 @@ class FakeGraph:
 
     def add_post(self, when: datetime, caption: str, kind: str = "IMAGE") -> dict[str, Any]:
         page1, page2 = fixture("medias_p1.json")["data"], fixture("medias_p2.json")["data"]
+        node: dict[str, Any]
         if kind == "CAROUSEL_ALBUM":
             node = copy.deepcopy(page2[0])  # the recorded album: two images and a video
             for child in node["children"]["data"]:

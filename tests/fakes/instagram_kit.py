@@ -110,7 +110,9 @@ class FakeWeb:
         return node
 
     def add_comment(self, post: dict[str, Any], when: datetime, text: str, username: str) -> dict[str, Any]:
-        node = copy.deepcopy(json.loads((FIXTURES / "web_comment_node.json").read_text())["payload"]["node"])
+        node: dict[str, Any] = copy.deepcopy(
+            json.loads((FIXTURES / "web_comment_node.json").read_text())["payload"]["node"]
+        )
         owner_pk = str(abs(hash(username)) % 10**9)
         node.update(id=self._pk(17_800_000_000_000_000), text=text, created_at=int(when.timestamp()))
         node["owner"].update(id=owner_pk, username=username)
