@@ -42,8 +42,9 @@ _SPECIAL = re.compile(r"[^\t\n\r\x20-\x7e]")
 _SPACED = re.compile(r"(?<![^\W_])[^\W\d_]([ .\-_*])(?:[^\W\d_]\1)+[^\W\d_](?![^\W_])")
 # A letter repeated three or more times ("idiooooot"); doubled letters in real words are kept.
 _REPEAT = re.compile(r"([^\W\d_])\1{2,}", re.IGNORECASE)
-_LEET_DIGITS_RE = re.compile(r"(?<=[a-z])[0-9]+|[0-9]+(?=[a-z])")
-_LEET_SYMBOLS_RE = re.compile(r"[@$!|+€£]+(?=[a-z0-9@$!|+€£]*[a-z])")
+# Possessive runs that start only at a run's first character keep these linear on "1111…".
+_LEET_DIGITS_RE = re.compile(r"(?<=[a-z])[0-9]++|(?<![0-9])[0-9]++(?=[a-z])")
+_LEET_SYMBOLS_RE = re.compile(r"(?<![@$!|+€£])[@$!|+€£]++(?=[0-9@$!|+€£]{0,3}[a-z])")
 _LEET_TABLE = str.maketrans({**LEET_DIGITS, **LEET_SYMBOLS})
 
 

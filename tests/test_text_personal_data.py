@@ -232,3 +232,13 @@ def test_hostile_input_gets_an_answer_or_a_clear_error() -> None:
             assert 0 <= span.start < span.end <= len(text)
     with pytest.raises(TextTooLong):
         scan("07700 900123 " * 800_000)  # 10 MB: longer than any post, refused with a clear message
+
+
+PATHOLOGICAL = ["1" * 90_000, "a@" * 45_000, "a@a." * 22_000, "+1 " * 30_000, "12 Ab " * 15_000, "(1" * 45_000, "x\u0301" * 45_000]
+
+
+@pytest.mark.parametrize("text", PATHOLOGICAL, ids=lambda t: repr(t[:6]))
+def test_patterns_that_make_naive_regexes_quadratic_still_get_an_answer(text: str) -> None:
+    for finding in scan(text):
+        span = finding.evidence.spans[0]
+        assert 0 <= span.start < span.end <= len(text)
