@@ -108,6 +108,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"))
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "detectors" / "data" / "abuse_model.npz")
     parser.add_argument("--all", action="store_true", help="after validating, refit on all trainable dev data")
+    parser.add_argument("--c-abusive", type=float, default=0.3, help="inverse regularisation of the abusive head")
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -119,7 +120,7 @@ def main() -> int:
     print(f"train {len(train)}  validation {len(val)}")
     x_train, x_val = featurise(train, profanity), featurise(val, profanity)
     x_all = featurise(examples, profanity) if args.all else None
-    settings = {"abusive": (4.0, "balanced"), "hate": (4.0, "balanced"), "sexist": (4.0, "balanced"), "sexual": (2.0, "balanced"), "threat": (2.0, "balanced")}
+    settings = {"abusive": (args.c_abusive, "balanced"), "hate": (4.0, "balanced"), "sexist": (4.0, "balanced"), "sexual": (2.0, "balanced"), "threat": (2.0, "balanced")}
     weights = np.zeros((N_FEATURES, len(HEADS)), dtype=np.float32)
     bias = np.zeros(len(HEADS), dtype=np.float32)
     for h, head in enumerate(HEADS):

@@ -29,8 +29,9 @@ from monitor.domain import Clause, Evidence, Finding, ScanItem, Severity, TextSp
 MAX_CHARS = 100_000
 WINDOW = 1_500
 
-# Tuned on the held-out fifth of the trainable dev data and on TweetEval/ETHOS (never trained on)
-# for a benign false-positive rate under 5% (bench/detectors.py prints the figures).
+# Tuned on the held-out fifth of the trainable dev data and on TweetEval/ETHOS (never trained on),
+# weighted like the held-back split, for a benign false-positive rate near 4.5%, under the 5%
+# target (bench/detectors.py prints the figures).
 ABUSIVE_THRESHOLD = 0.65
 HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.50, "sexual": 0.70, "threat": 0.40}
 # A swear word alone is flagged only when the model agrees a little: "I fucking loved that cat".
