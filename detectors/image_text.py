@@ -2,8 +2,9 @@
 on a letter photographed for a post, an email on a poster.
 
 The OCR lines of each picture (from the stored media analysis) are joined into one text, handed
-to the text developer's :class:`~detectors.personal_data.PersonalDataDetector` as if it were a
-post, and each finding's character span is mapped back to the OCR line boxes it came from, so the
+to the text developers' :class:`~detectors.personal_data.PersonalDataDetector` (and, when the
+school has loaded a pupil roster, :class:`~detectors.pupil_names.PupilNameDetector`: a pupil's
+name on a certificate) as if it were a post, and each finding's character span is mapped back to the OCR line boxes it came from, so the
 evidence marks the exact place in the picture.
 """
 
@@ -33,8 +34,9 @@ class ImageTextDetector:
     def __init__(self, inner: Sequence[Detector] | None = None) -> None:
         if inner is None:
             from detectors.personal_data import PersonalDataDetector
+            from detectors.pupil_names import PupilNameDetector
 
-            inner = (PersonalDataDetector(),)
+            inner = (PersonalDataDetector(), PupilNameDetector())
         self._inner = tuple(inner)
 
     def detect(self, item: ScanItem, context: SchoolContext) -> list[Finding]:
@@ -51,6 +53,10 @@ class ImageTextDetector:
             # because who published it decides the severity.
             as_post = ScanItem(dataclasses.replace(item.item, text=text, media=()))
             for detector in self._inner:
+                if detector.name == "pupil_names" and not context.pupils:
+                    # Without a roster, pupil_names guesses at any capitalised pair of words; in
+                    # pictures (school names, banners, shop signs) that guess is mostly noise.
+                    continue
                 for finding in detector.detect(as_post, context):
                     findings.append(self._located(finding, analysis, starts))
         return findings

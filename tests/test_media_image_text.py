@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from detectors.base import SchoolContext
+from detectors.base import RosterIndex, RosterPerson, SchoolContext
 from detectors.image_text import ImageTextDetector
 from detectors.media_analysis import MediaAnalyser
+from detectors.roster import name_key
 from monitor.domain import Box, Clause, Item, ItemKind, Media, MediaAnalysis, MediaKind, OcrLine, ScanItem, ScanMedia
 
 FIXTURES = Path(__file__).parent / "fixtures" / "images"
@@ -56,6 +57,31 @@ def test_phone_number_on_a_flyer_is_found_and_boxed() -> None:
     assert region.box.y == line_box.y and region.box.x > line_box.x + line_box.w // 3
     assert region.box.x + region.box.w <= line_box.x + line_box.w
     assert "inside a picture" in finding.evidence.explanation
+
+
+def _roster(*names: str) -> RosterIndex:
+    index = RosterIndex(key=b"k" * 32)
+    forms = {
+        f"full:{index.digest(name_key(n))}": (RosterPerson(f"p{i}", "pupil", "Year 4", True),)
+        for i, n in enumerate(names)
+    }
+    return RosterIndex(key=index.key, forms=forms)
+
+
+def test_a_rostered_pupils_name_on_a_certificate_is_found() -> None:
+    lines = (
+        OcrLine("Certificate of Achievement", Box(60, 140, 660, 45)),
+        OcrLine("Ava Thornton, Year 4", Box(120, 300, 550, 55)),
+    )
+    analysis = MediaAnalysis(sha256="9" * 64, width=800, height=560, ocr=lines)
+    with_roster = ImageTextDetector().detect(_item(analysis), SchoolContext(pupils=_roster("Ava Thornton")))
+    names = [f for f in with_roster if f.category.startswith("pupil_name")]
+    assert len(names) == 1
+    assert names[0].evidence.regions[0].box.y == 300
+    # without a roster the name guess on a picture is not reported (banners, shop signs...)
+    assert [
+        f for f in ImageTextDetector().detect(_item(analysis), SchoolContext()) if f.category.startswith("pupil_name")
+    ] == []
 
 
 def test_nothing_to_report_in_a_certificate_without_personal_data() -> None:
