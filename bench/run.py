@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["pipeline.py", "detectors.py", "media.py", "connectors.py", "connectors_instagram.py"]
+BENCHES = ["pipeline.py", "detectors.py", "media.py", "connectors.py"]
 
 
 def main() -> int:

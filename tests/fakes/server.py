@@ -61,7 +61,7 @@ class FakePlatform:
     def base_url(self) -> str:
         assert self._server is not None, "server not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def count(self, path_prefix: str = "") -> int:
         with self._lock:
