@@ -9,7 +9,8 @@ The original file is only read, never modified.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,6 @@ _FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO")
 
 # Pillow's own bomb guard raises a *warning* up to 2x its limit; ours raises an error earlier.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 class ImageRejected(ValueError):
@@ -61,7 +61,7 @@ def decode(path: Path, max_bytes: int = MAX_FILE_BYTES, max_pixels: int = MAX_PI
     if size == 0:
         raise ImageRejected("file is empty")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _truncated_files_are_errors():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 width, height = im.size
@@ -84,6 +84,18 @@ def decode(path: Path, max_bytes: int = MAX_FILE_BYTES, max_pixels: int = MAX_PI
     except MemoryError as exc:
         raise ImageRejected("image too large to decode") from exc
     return DecodedImage(tuple(frames), width, height, fmt, count, metadata)
+
+
+@contextmanager
+def _truncated_files_are_errors() -> Iterator[None]:
+    """Pillow's truncated-file tolerance is process-wide, and WeasyPrint (the weekly report)
+    switches it on when imported: switch it off while we decode, then put it back."""
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _frames(im: Image.Image) -> list[Image.Image]:

@@ -216,3 +216,17 @@ def test_a_heic_photo_is_not_mistaken_for_a_video(quick: MediaAnalyser, tmp_path
     path.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 256)
     analysis = quick.analyse(path, "heic")
     assert analysis.error == "not a recognised image format"
+
+
+def test_truncated_jpeg_is_an_error_even_when_pillow_is_set_to_tolerate_it(
+    quick: MediaAnalyser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # WeasyPrint (the weekly report) sets this process-wide flag when it is imported
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    path = tmp_path / "cut.jpg"
+    data = ASTRONAUT.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert "truncated" in quick.analyse(path, "cut").error
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the report's setting is left as it was
