@@ -64,7 +64,9 @@ def load_cases(folder: Path) -> list[Case]:
             record = json.loads(line)
             if "text" in record:
                 gold = tuple(
-                    (GOLD_FAMILY[e["type"]], e["start"], e["end"]) for e in record["entities"] if e["type"] in GOLD_FAMILY
+                    (GOLD_FAMILY[e["type"]], e["start"], e["end"])
+                    for e in record["entities"]
+                    if e["type"] in GOLD_FAMILY
                 )
                 cases.append(Case(record["id"], record["text"], gold))
             elif record.get("type") in GOLD_FAMILY and record.get("valid"):
@@ -75,7 +77,9 @@ def load_cases(folder: Path) -> list[Case]:
     return cases
 
 
-def score(cases: Iterable[Case], predict: Callable[[str], list[Span]]) -> tuple[Counter[str], Counter[str], Counter[str], float, int]:
+def score(
+    cases: Iterable[Case], predict: Callable[[str], list[Span]]
+) -> tuple[Counter[str], Counter[str], Counter[str], float, int]:
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
@@ -116,7 +120,9 @@ def phonenumbers_valid(text: str) -> list[Span]:
     return [("phone", m.start, m.end) for m in matcher]
 
 
-def report(name: str, result: tuple[Counter[str], Counter[str], Counter[str], float, int], families: Iterable[str]) -> None:
+def report(
+    name: str, result: tuple[Counter[str], Counter[str], Counter[str], float, int], families: Iterable[str]
+) -> None:
     tp, fp, fn, seconds, count = result
     print(f"\n{name}: {count} items in {seconds:.2f} s ({count / seconds:,.0f} items/s)")
     print(f"  {'family':<10} {'P':>6} {'R':>6} {'F1':>6}   tp   fp   fn")
@@ -136,12 +142,37 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+def benign(folder: Path) -> None:
+    """Findings on ordinary comments (labelled not abusive): mostly real public numbers in tweets."""
+    texts = [
+        record["text"]
+        for path in sorted(folder.glob("*.jsonl"))
+        for record in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+        if (record.get("unified") or {}).get("abusive") is False
+    ]
+    if not texts:
+        return
+    predict = ours()
+    started = time.perf_counter()
+    flagged: Counter[str] = Counter()
+    for text in texts:
+        for family in {family for family, _, _ in predict(text)}:
+            flagged[family] += 1
+    seconds = time.perf_counter() - started
+    print(
+        f"\nordinary comments ({len(texts)}, {len(texts) / seconds:,.0f} items/s): share with a personal-data finding"
+    )
+    for family, count in sorted(flagged.items()):
+        print(f"  {family:<10} {count / len(texts):.4%} ({count})")
+
+
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("-")]
     folder = Path(args[0]) if args else Path(__file__).resolve().parents[2] / "shared/corpus/dev/pii"
     cases = load_cases(folder)
     report("ours (personal_data detector)", score(cases, ours()), (*FIXED_SHAPE, "address"))
     report("baseline: phonenumbers matcher, VALID, GB", score(cases, phonenumbers_valid), ("phone",))
+    benign(folder.parent / "text")
     if "-v" in sys.argv:
         predict = ours()
         for case in cases:

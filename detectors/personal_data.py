@@ -69,7 +69,9 @@ STREET_EU = re.compile(
     r"\s\d{1,4}[a-z]?\.?)(?![\d])",
 )
 # US military post: "PSC 6293, Box 8158 APO AP 04336"; "Unit 0822 Box 8858 DPO AA 13319".
-MILITARY = re.compile(r"\b(?:PSC|Unit|USNS|USS|USNV|USCGC)\s[\w ]{1,20}?,?\s+(?:Box\s\d{3,5}\s+)?[ADF]PO\s+A[AEP]\s+\d{5}\b")
+MILITARY = re.compile(
+    r"\b(?:PSC|Unit|USNS|USS|USNV|USCGC)\s[\w ]{1,20}?,?\s+(?:Box\s\d{3,5}\s+)?[ADF]PO\s+A[AEP]\s+\d{5}\b"
+)
 # "Edeby 55\n Apt. 297": a name and a number, then a flat or suite line, is a street line too.
 STREET_WITH_UNIT = re.compile(
     r"(?<!\w)[A-Z\u00c0-\u00de][\w.'-]{2,}(?: [\w.'-]+){0,3} \d{1,4}\.?(?=,?\s{1,3}>?(?:Apt\.?|Apartment|Suite|Flat|Unit) \w)"
@@ -83,7 +85,11 @@ ADDRESS_INTRO = re.compile(
     r"(\d{1,6}[A-Za-z]?(?: \d{1,6})?,? [A-Z\u00c0-\u00de\u0370-\u03ff]\S*(?: " + ADDRESS_WORD + r"){0,6})"
 )
 ADDRESS_PART = re.compile(
-    r"(?:,\s?|\s*\n[ >]*|\s{2,}| (?=(?:Apt\.?|Apartment|Suite|Flat|Unit) ))(?:(?:Apt\.?|Apartment|Suite|Flat|Unit) \w{1,6}|" + ADDRESS_WORD + r"(?: " + ADDRESS_WORD + r"){0,5})"
+    r"(?:,\s?|\s*\n[ >]*|\s{2,}| (?=(?:Apt\.?|Apartment|Suite|Flat|Unit) ))(?:(?:Apt\.?|Apartment|Suite|Flat|Unit) \w{1,6}|"
+    + ADDRESS_WORD
+    + r"(?: "
+    + ADDRESS_WORD
+    + r"){0,5})"
 )
 ADDRESS_GAP = re.compile(r"[\s,]{0,3}")
 PHONE_LIKE_PART = re.compile(r"[\s,>]*\d+(?: \d+){2,}")
@@ -95,7 +101,9 @@ UNIT_SUFFIX = re.compile(r",?\s{1,3}(?:Apt\.?|Apartment|Suite|Flat|Unit)\s\w{1,6
 NOT_PERSONAL = (
     re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?(?!\d)"),
     re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])"),
-    re.compile(r"(?<![\d.+-])(?:\((?:19|20)\d{2}\)|(?:19|20)\d{2} ?[-\u2013/] ?(?:19|20)\d{2})(?![\d:])"),  # years, ranges
+    re.compile(
+        r"(?<![\d.+-])(?:\((?:19|20)\d{2}\)|(?:19|20)\d{2} ?[-\u2013/] ?(?:19|20)\d{2})(?![\d:])"
+    ),  # years, ranges
     re.compile(
         r"\b(?:licen[cs]e|passport|ssn|social security|order|invoice|reference|ref|account|tracking|serial|policy)"
         r"(?: (?:number|no\.?|#))?(?: is)?:? ?#? ?[A-Z]{0,2}[\d -]{4,20}\d",
@@ -141,6 +149,7 @@ CHILD_CUE = re.compile(
     re.IGNORECASE,
 )
 SPECIAL_WINDOW = 80
+ANY_DIGIT = re.compile(r"\d")
 MAX_CANDIDATES = 5_000  # per pattern and item; far more than any real post holds  # characters between a name and a health/SEN/safeguarding term
 
 EXPLAIN = {
@@ -211,6 +220,8 @@ def find_personal_data(text: str, own: OwnContacts | None = None) -> list[_Hit]:
     hits: list[_Hit] = []
     finders = (_emails, _ibans, _international_phones, _cards, _upns, _ninos, _nhs_numbers, _bank_accounts,
                _dates_of_birth, _not_personal, _addresses, _phones)  # fmt: skip
+    if not ANY_DIGIT.search(text):  # most comments have no digits: every rule here but email needs one
+        finders = (_emails,) if "@" in text else ()
     for finder in finders:
         for hit in finder(text, own):
             i = bisect_left(starts, hit.end)
@@ -350,7 +361,9 @@ def _addresses(text: str, own: OwnContacts) -> Iterator[_Hit]:
         if i and m.start() - street_ends[i - 1] <= 80:
             spans.append((m.start(), m.end(), 0.95))  # the street's postcode: merged with it below
             continue
-        if re.search(r"(?<![\w-])\d{1,4}[A-Za-z]?\b", before) and re.search(r"\b(?:" + _SUFFIXES + r")\b", before, re.IGNORECASE):
+        if re.search(r"(?<![\w-])\d{1,4}[A-Za-z]?\b", before) and re.search(
+            r"\b(?:" + _SUFFIXES + r")\b", before, re.IGNORECASE
+        ):
             spans.append((m.start(), m.end(), 0.7))
     merged: list[tuple[int, int, float]] = []
     for start, end, confidence in sorted(spans):
@@ -363,7 +376,9 @@ def _addresses(text: str, own: OwnContacts) -> Iterator[_Hit]:
     for start, end, confidence in merged:
         value = text[start:end]
         compact = _compact(value)
-        if any(p and p in compact for p in own_postcodes) or any(line and (line in compact or compact in line) for line in own_lines):
+        if any(p and p in compact for p in own_postcodes) or any(
+            line and (line in compact or compact in line) for line in own_lines
+        ):
             continue
         if UK_POSTCODE.search(value):
             confidence = max(confidence, 0.95)

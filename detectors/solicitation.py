@@ -34,7 +34,9 @@ CHANNEL = re.compile(
     r"facebook|instagram|messenger|whatsapp|inbox|privately|dm|pm)\b"
 )
 CHILD_DETAIL = re.compile(r"\b(?:child|children|kids?|son|daughter|little one)")
-NEGATION = re.compile(r"\b(?:do not|don'?t|never|please don'?t|no need to|avoid|shouldn'?t|must not|mustn'?t|not)\b[^.!?]{0,25}$")
+NEGATION = re.compile(
+    r"\b(?:do not|don'?t|never|please don'?t|no need to|avoid|shouldn'?t|must not|mustn'?t|not)\b[^.!?]{0,25}$"
+)
 OFFICIAL_CHANNEL = re.compile(
     r"\b(?:to|via|through|using|at|on|in)\s+(?:the\s+|our\s+)?(?:school\s+)?"
     r"(?:office|reception|form|booking form|parentmail|parent ?pay|website|parent portal|school app|letter|"
@@ -94,7 +96,9 @@ def _invitation(sentence: str) -> tuple[int, int, bool] | None:
     for m in INVITATION.finditer(sentence):
         if NEGATION.search(sentence, max(0, m.start() - 40), m.start()):
             continue
-        if m.group("send") and not (channel or re.match(r"\s+(?:us|me)\b", sentence[m.end("send") : m.end("send") + 4])):
+        if m.group("send") and not (
+            channel or re.match(r"\s+(?:us|me)\b", sentence[m.end("send") : m.end("send") + 4])
+        ):
             continue  # "send your child's name to ..." with no social-media channel
         if VAGUE_DETAIL.fullmatch(m.group("detail").strip()) and not personal_hint:
             continue  # "comment your lucky number", "share your photos of the fair"

@@ -59,7 +59,11 @@ POSITIVES = [
     ("write to jo.bloggs+pta@example.org.", "personal_data.email", "jo.bloggs+pta@example.org"),
     ("user@xn--80ak6aa92e.com", "personal_data.email", "user@xn--80ak6aa92e.com"),
     # addresses
-    ("She lives at 14 Acacia Avenue, Liverpool L17 8XY", "personal_data.address", "14 Acacia Avenue, Liverpool L17 8XY"),
+    (
+        "She lives at 14 Acacia Avenue, Liverpool L17 8XY",
+        "personal_data.address",
+        "14 Acacia Avenue, Liverpool L17 8XY",
+    ),
     ("Party at 3 Orchard Close on Saturday", "personal_data.address", "3 Orchard Close"),
     ("The restaurant is at 2450 Crown St", "personal_data.address", "2450 Crown St"),
     ("Send it to Passauer Strasse 33, Berlin", "personal_data.address", "Passauer Strasse 33, Berlin"),
@@ -79,7 +83,11 @@ POSITIVES = [
     ("card 4012 8888 8888 1881", "personal_data.bank", "4012 8888 8888 1881"),
     ("amex 3714 496353 98431", "personal_data.bank", "3714 496353 98431"),
     ("IBAN GB82 WEST 1234 5698 7654 32 please", "personal_data.bank", "GB82 WEST 1234 5698 7654 32"),
-    ("Dash as iban separator: AL47-2121-1009-0000-0002-3569-8741", "personal_data.bank", "AL47-2121-1009-0000-0002-3569-8741"),
+    (
+        "Dash as iban separator: AL47-2121-1009-0000-0002-3569-8741",
+        "personal_data.bank",
+        "AL47-2121-1009-0000-0002-3569-8741",
+    ),
 ]
 
 
@@ -191,7 +199,10 @@ def test_fixture_posts(tmp_path: Path) -> None:
         case = json.loads(line)
         kind = ItemKind(case["kind"])
         findings = scan(case["text"], kind)
-        got = [(f.category, case["text"][f.evidence.spans[0].start : f.evidence.spans[0].end], str(f.severity)) for f in findings]
+        got = [
+            (f.category, case["text"][f.evidence.spans[0].start : f.evidence.spans[0].end], str(f.severity))
+            for f in findings
+        ]
         expected = [(e["category"], e["span"], e["severity"]) for e in case["expect"]]
         assert got == expected, case["text"]
 
@@ -234,7 +245,15 @@ def test_hostile_input_gets_an_answer_or_a_clear_error() -> None:
         scan("07700 900123 " * 800_000)  # 10 MB: longer than any post, refused with a clear message
 
 
-PATHOLOGICAL = ["1" * 90_000, "a@" * 45_000, "a@a." * 22_000, "+1 " * 30_000, "12 Ab " * 15_000, "(1" * 45_000, "x\u0301" * 45_000]
+PATHOLOGICAL = [
+    "1" * 90_000,
+    "a@" * 45_000,
+    "a@a." * 22_000,
+    "+1 " * 30_000,
+    "12 Ab " * 15_000,
+    "(1" * 45_000,
+    "x\u0301" * 45_000,
+]
 
 
 @pytest.mark.parametrize("text", PATHOLOGICAL, ids=lambda t: repr(t[:6]))

@@ -16,12 +16,18 @@ DETECTOR = SolicitationDetector()
 
 
 def scan(text: str, kind: ItemKind = ItemKind.POST, author_is_school: bool = False) -> list[Finding]:
-    item = Item("x", "x:school", "1", kind, text, "school", datetime(2026, 1, 1, tzinfo=UTC), author_is_school=author_is_school)
+    item = Item(
+        "x", "x:school", "1", kind, text, "school", datetime(2026, 1, 1, tzinfo=UTC), author_is_school=author_is_school
+    )
     return DETECTOR.detect(ScanItem(item), SchoolContext())
 
 
 POSITIVES = [
-    ("DM us your child's name and address and we'll post the prize!", "DM us your child's name and address", Severity.HIGH),
+    (
+        "DM us your child's name and address and we'll post the prize!",
+        "DM us your child's name and address",
+        Severity.HIGH,
+    ),
     ("Comment your phone number to enter the raffle", "Comment your phone number", Severity.MEDIUM),
     ("Send us your date of birth to join the alumni list", "Send us your date of birth", Severity.MEDIUM),
     ("Reply with your child's full name and class", "Reply with your child's full name and class", Severity.HIGH),
