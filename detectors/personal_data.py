@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from dataclasses import dataclass
 
@@ -218,8 +218,10 @@ def find_personal_data(text: str, own: OwnContacts | None = None) -> list[_Hit]:
     starts: list[int] = []  # claimed spans, sorted and disjoint, so their ends are sorted too
     ends: list[int] = []
     hits: list[_Hit] = []
-    finders = (_emails, _ibans, _international_phones, _cards, _upns, _ninos, _nhs_numbers, _bank_accounts,
-               _dates_of_birth, _not_personal, _addresses, _phones)  # fmt: skip
+    finders: tuple[Callable[[str, OwnContacts], Iterator[_Hit]], ...] = (
+        _emails, _ibans, _international_phones, _cards, _upns, _ninos, _nhs_numbers, _bank_accounts,
+        _dates_of_birth, _not_personal, _addresses, _phones,
+    )  # fmt: skip
     if not ANY_DIGIT.search(text):  # most comments have no digits: every rule here but email needs one
         finders = (_emails,) if "@" in text else ()
     for finder in finders:
