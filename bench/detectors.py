@@ -60,6 +60,11 @@ class Counts:
         else:
             self.tn += self.weight
 
+    def f1(self) -> float:
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        return 2 * p * r / (p + r) if p + r else 0.0
+
     def row(self) -> str:
         p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
         r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
@@ -150,6 +155,14 @@ def abuse_report(label: str, rows: list[dict], flagged: Callable[[int], bool], c
                     if category is not None:
                         per_cat[c][1].add(bool(u[c]), category(i, c))
         fpr = benign.fp / max(1, benign.fp + benign.tn)
+        if not weighted:
+            by_source: dict[str, Counts] = {}
+            for i in index:
+                if rows[i]["unified"]["abusive"] is not None:
+                    by_source.setdefault(rows[i]["source"], Counts()).add(bool(rows[i]["unified"]["abusive"]), flagged(i))
+            f1s = {k: c.f1() for k, c in sorted(by_source.items())}
+            macro = sum(f1s.values()) / max(1, len(f1s))
+            print(f"  {label:24s} {name:22s} abuse F1 per source: " + ", ".join(f"{k} {v:.3f}" for k, v in f1s.items()) + f"; mean {macro:.3f}")
         print(f"  {label:24s} {name:22s} abuse    {overall.row()}  benign FP rate {fpr:.3f}")
         for c, (any_counts, cat_counts) in per_cat.items():
             extra = f"   | cat: {cat_counts.row()}" if category is not None else ""

@@ -31,7 +31,7 @@ from detectors.abuse_model import DENSE, HASH_SIZE, HEADS, N_FEATURES, Profanity
 TRAIN_SOURCES = ("davidson2017", "edos", "jigsaw_ibm_sample")
 EVAL_ONLY = ("tweeteval_offensive", "tweeteval_hate", "ethos")
 VERSION = "2026.11-2"
-EDOS_NEGATIVE = 0.0
+EDOS_NEGATIVE: float | None = None
 
 
 @dataclass
@@ -67,8 +67,8 @@ def labels(ex: Example) -> dict[str, float | None]:
     elif ex.source == "edos":
         sexist = bool(u["sexist"])
         out["sexist"] = float(sexist)
-        # not-sexist EDOS posts may still be rude (the source does not say), but most are
-        # ordinary forum talk about women and men: a weak negative keeps "she"/"women" neutral.
+        # Not-sexist EDOS posts may still be rude (the source does not say): training on them as
+        # "not abusive" taught the model that swearing and insults are fine, so they are left out.
         out["abusive"] = 1.0 if sexist else EDOS_NEGATIVE
         out["hate"] = None if sexist else 0.0
         out["sexual"] = float(bool(u["sexual"])) if u["sexual"] is not None else (0.0 if not sexist else None)

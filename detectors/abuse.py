@@ -32,8 +32,8 @@ WINDOW = 1_500
 # Tuned on the held-out fifth of the trainable dev data and on TweetEval/ETHOS (never trained on),
 # weighted like the held-back split, for a benign false-positive rate near 4.5%, under the 5%
 # target (bench/detectors.py prints the figures).
-ABUSIVE_THRESHOLD = 0.65
-HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.50, "sexual": 0.70, "threat": 0.40}
+ABUSIVE_THRESHOLD = 0.75
+HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.70, "sexual": 0.70, "threat": 0.40}
 # A swear word alone is flagged only when the model agrees a little: "I fucking loved that cat".
 SWEARING_THRESHOLD = 0.40
 POLICE = ("threat", "sexual", "sexist", "hate")
@@ -60,8 +60,26 @@ def prepare(text: str, profanity: ProfanityCheck) -> Prepared:
     text = text[:MAX_CHARS]
     cleaned = _NOISE.sub(lambda m: " " * len(m.group()), text)
     norm = normalise(cleaned)
-    folded = norm.folded
+    folded = _mask_names(norm.text, norm.folded)
     return Prepared(norm, folded, ABUSE_PATTERNS.find(folded), TARGET_PATTERNS.find(folded), profanity.prob(folded[:WINDOW * 4]))
+
+
+# Rude words that are also names: "Dick Whittington", "Moby Dick", "Mr Dick". Inside a run of
+# capitalised words they are a name, so they are blanked (same length) before any signal reads them.
+_NAME_WORDS = frozenset({"Dick", "Fanny", "Willy", "Cox", "Gay", "Bell"})
+_TITLES = frozenset({"mr", "mrs", "miss", "ms", "mx", "dr", "sir"})
+_CAPITAL_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]+)\b")
+
+
+def _mask_names(text: str, folded: str) -> str:
+    if not any(word in text for word in _NAME_WORDS):
+        return folded
+    chars = list(folded)
+    for m in _CAPITAL_PAIR.finditer(text):
+        for group in (1, 2):
+            if m.group(group) in _NAME_WORDS and m.group(1).lower() not in _TITLES:
+                chars[m.start(group) : m.end(group)] = " " * (m.end(group) - m.start(group))
+    return "".join(chars)
 
 
 @dataclass(frozen=True)
@@ -124,9 +142,10 @@ class AbuseAnalyser:
         for hit in prep.hits:
             by_kind.setdefault(hit.kind, []).append(hit)
         p = probs["abusive"]
+        about_someone = any(t.kind != "addressee" for t in prep.targets)
         cats: dict[str, float] = {}
         for cat in POLICE:
-            if by_kind.get(cat) and (cat != "sexual" or _explicit_sexual(by_kind[cat]) or p >= ABUSIVE_THRESHOLD):
+            if by_kind.get(cat) and (cat != "sexual" or _explicit_sexual(by_kind[cat], p, about_someone)):
                 cats[cat] = max(0.8, probs.get(cat, 0.0))
             elif probs.get(cat, 0.0) >= HEAD_THRESHOLDS[cat]:
                 # a category head alone: threats and sexism often use no rude word ("hang her high")
@@ -134,7 +153,7 @@ class AbuseAnalyser:
         strong = [h for h in by_kind.get("insult", []) if h.words not in WEAK_INSULTS]
         weak = [h for h in by_kind.get("insult", []) if h.words in WEAK_INSULTS]
         has_target = bool(prep.targets)
-        if strong:
+        if strong and (has_target or p >= SWEARING_THRESHOLD):
             cats["insult"] = max(0.75, p)
         elif (p >= ABUSIVE_THRESHOLD and (has_target or weak)) or (weak and has_target and p >= ABUSIVE_THRESHOLD * 0.8):
             cats["insult"] = p
@@ -174,9 +193,10 @@ class AbuseAnalyser:
         return tuple(sorted(top)) or ((0, min(len(folded), 200)),)
 
 
-def _explicit_sexual(hits: list[Hit]) -> bool:
-    """A sexual phrase rather than one ambiguous word ("Dick Whittington", "naked eye")."""
-    return any(" " in h.words for h in hits)
+def _explicit_sexual(hits: list[Hit], p: float, about_someone: bool) -> bool:
+    """A sexual phrase, or a sexual word about a person or that the model finds abusive ("dick"
+    alone is an insult, not a sexual comment)."""
+    return any(" " in h.words or ((about_someone or p >= ABUSIVE_THRESHOLD) and h.words not in AMBIGUOUS_PROFANITY) for h in hits)
 
 
 def find_target(prep: Prepared, context: SchoolContext) -> Target:

@@ -73,7 +73,7 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"capital punishment|the death penalty|to hang|to be hanged|to swing|to be put down)\b",
     r"\b(?:give|gave|giving) (?:her|him|them|you|u) (?:a )?(?:few |good |proper )?(?:slaps?|beating|kicking|smack|punch|hiding)\b",
     r"\b(?:should|must|will|needs? to|ought to) (?:hang|swing|burn|die|be destroyed|be eliminated|be removed from this earth)\b",
-    r"\b(?:taken|take (?:her|him|them)) out and shot\b|\bput (?:her|him|them) down\b|\bdeath to\b",
+    r"\b(?:taken|take (?:her|him|them)) out and shot\b|\bput (?:her|him|them) down\b|\bdeath to (?:all|the|every|those|these)\b",
     r"\b(?:ethnic cleansing|genocide of|gas chambers?|concentration camps? for|final solution|must be annihilated|"
     r"be exterminated|wipe them (?:all )?out|nuke (?:them|china|russia|iran|israel))\b",
     r"\b(?:start|go|keep) (?:killing|shooting|stabbing|hanging|burning) \w+",
@@ -114,7 +114,7 @@ SEXIST_PATTERNS: tuple[str, ...] = (
 
 # Identity-based slurs and dehumanising phrases. Kept as a list so the data is reviewable.
 HATE_SLURS: tuple[str, ...] = (
-    "nigger", "niggers", "nigguh", "negro", "negroes", "coon", "coons", "jigaboo", "sambo", "golliwog",
+    "nigger", "niggers", "nigguh", "negro", "negroes", "jigaboo", "sambo", "golliwog",
     "wog", "wogs", "paki", "pakis", "chink", "chinks", "gooks", "kike", "kikes", "yid", "yids",
     "spic", "spics", "wetback", "wetbacks", "beaner", "beaners", "raghead", "ragheads", "towelhead",
     "towelheads", "sand nigger", "camel jockey", "muzzie", "muzzies", "kaffir", "gypo", "gypos", "gyppo",

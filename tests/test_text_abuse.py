@@ -54,6 +54,8 @@ POSITIVES = [
     ("Mr Patel is a paki", "abuse.hate", Severity.CRITICAL),
     ("the headteacher is a retard", "abuse.hate", Severity.CRITICAL),
     ("I'd shag Miss Evans, she's fit", "abuse.sexual", Severity.CRITICAL),
+    ("Miss Evans has nice tits", "abuse.sexual", Severity.CRITICAL),
+    ("Mr Dick is a dick", "abuse.insult", Severity.HIGH),
     ("The school is run by a bunch of useless twats", "abuse.insult", Severity.HIGH),
     ("Your kid is a little shit and a dickhead", "abuse.insult", Severity.HIGH),
     ("you're a fucking idiot", "abuse.insult", Severity.HIGH),
@@ -118,6 +120,7 @@ NEGATIVES = [
     "Can the school please hang the coats up in the hall?",
     "Is there a parents evening for Year 6 this term?",
     "Our library is open on Thursdays",
+    "You could see it with the naked eye from the playground",
 ]
 
 
