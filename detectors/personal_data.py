@@ -141,8 +141,39 @@ CODE_BEFORE = re.compile(r"(?:[A-Za-z]+\d+|\d+[A-Za-z]+)[A-Za-z\d]* ?$")
 CODE_AFTER = re.compile(r" ?[A-Za-z]*\d+[A-Za-z]")
 WORD_AFTER = re.compile(r" [A-Z\u00c0-\u00de][a-z\u00df-\u00ff]")
 PHONE_LABEL_AFTER = re.compile(r"[ -]?\(?(?:office|home|work|mobile|mob|fax|tel|cell|landline)\b", re.IGNORECASE)
+# Shapes a bare digit run shares with phone numbers: IP addresses, US social security numbers,
+# ZIP+4 and other postal codes, year-month-day dates.
+OTHER_SHAPES = (
+    re.compile(r"\d{1,3}(?:\.\d{1,3}){3}"),
+    re.compile(r"\d{3}[-.]\d{2}[-.]\d{4}|\d{5}-\d{4}|\d{3}-\d{6}|\d{5}-\d{3,4}"),
+    re.compile(r"\d{4}[ .-]\d{2}[ .-]\d{2}"),
+)
+# Every UK national number, Ofcom drama numbers included, is a 0 and ten more digits.
+UK_NATIONAL = re.compile(r"0[1-9]\d{9}")
 # Regions whose phone metadata is strict enough to trust a bare national number.
-TRUSTED_REGIONS = ("GB", "US", "CA", "IE", "FR", "ES", "IT", "NL", "BE", "PT", "PL", "AU", "SE", "CH", "DK", "IN")
+TRUSTED_REGIONS = (
+    "GB",
+    "US",
+    "CA",
+    "IE",
+    "FR",
+    "ES",
+    "IT",
+    "NL",
+    "BE",
+    "PT",
+    "PL",
+    "AU",
+    "SE",
+    "CH",
+    "DK",
+    "IN",
+    "RO",
+    "PK",
+    "NG",
+    "CN",
+    "BD",
+)
 # Without a roster, a guessed name counts only when the text is about a child.
 CHILD_CUE = re.compile(
     r"\b(?:pupil|child|children|son|daughter|boy|girl|student|kid|little one|year \d{1,2}|class|reception|nursery)s?\b",
@@ -313,16 +344,17 @@ def _nhs_numbers(text: str, own: OwnContacts) -> Iterator[_Hit]:
         if NHS_CONTEXT.search(before):
             yield _Hit("nhs_number", m.start(), m.end(), 0.95, digits)
             continue
-        if PHONE_CONTEXT.search(before) or digits[0] == "0" or _is_phone_shaped_us(m.group()):
+        if PHONE_CONTEXT.search(before) or _is_phone_shaped(m.group(), digits):
             continue  # a phone number that happens to pass the check: leave it to the phone rule
         yield _Hit("nhs_number", m.start(), m.end(), 0.8, digits)
 
 
-def _is_phone_shaped_us(raw: str) -> bool:
-    """True for "905-674-3793" style numbers that phone metadata says are real US numbers."""
-    if not re.search(r"[-.()]", raw):
-        return False
-    return phonenumbers.is_valid_number(phonenumbers.parse(raw, "US"))
+def _is_phone_shaped(raw: str, digits: str) -> bool:
+    """True for numbers that pass the NHS check but read as phones: "905-674-3793" (a real US
+    number written US-style) or "021 123 4567" (a national number with its trunk 0)."""
+    if re.search(r"[-.()]", raw) and _valid_in(raw, "US"):
+        return True
+    return digits[0] == "0" and any(_valid_in(raw, region) for region in TRUSTED_REGIONS)
 
 
 def _bank_accounts(text: str, own: OwnContacts) -> Iterator[_Hit]:
@@ -441,7 +473,7 @@ def _phone_confidence(text: str, start: int, raw: str) -> float:
         return 0.95 if number is not None and phonenumbers.is_possible_number(number) else 0.0
     if _looks_like_other(raw) and not context:
         return 0.0
-    if re.fullmatch(r"0[1-9]\d{9}", digits) or (len(digits) == 10 and digits[0] == "0" and _valid_in(raw, "GB")):
+    if UK_NATIONAL.fullmatch(digits) or (len(digits) == 10 and digits[0] == "0" and _valid_in(raw, "GB")):
         return 0.95  # UK national formats, Ofcom drama numbers included
     if context:
         return 0.9
@@ -457,12 +489,7 @@ def _phone_confidence(text: str, start: int, raw: str) -> float:
 
 def _looks_like_other(raw: str) -> bool:
     """Dates, IP addresses, US social security numbers and postal codes share phones' shapes."""
-    return bool(
-        DATE.fullmatch(raw)
-        or re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", raw)
-        or re.fullmatch(r"\d{3}[-.]\d{2}[-.]\d{4}|\d{5}-\d{4}|\d{3}-\d{6}|\d{5}-\d{3,4}", raw)
-        or re.fullmatch(r"\d{4}[ .-]\d{2}[ .-]\d{2}", raw)
-    )
+    return any(pattern.fullmatch(raw) for pattern in (DATE, *OTHER_SHAPES))
 
 
 def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
