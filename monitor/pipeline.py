@@ -250,6 +250,7 @@ class Pipeline:
         with self._scan_lock:
             total_items = total_findings = total_errors = 0
             alert_ids: list[int] = []
+            context = self.context()  # rosters and the media register: read once per run, not per item
             while not self.stop.is_set():
                 with self.database.sessions() as session:
                     pending = Repository(session, self.evidence).unscanned(batch)
@@ -258,15 +259,15 @@ class Pipeline:
                 for stored in pending:
                     if self.stop.is_set():
                         break
-                    findings, errors, alerts = self.scan_one(stored)
+                    findings, errors, alerts = self.scan_one(stored, context)
                     total_items += 1
                     total_findings += findings
                     total_errors += errors
                     alert_ids.extend(alerts)
             return ScanOutcome(total_items, total_findings, tuple(alert_ids), total_errors)
 
-    def scan_one(self, stored: StoredItem) -> tuple[int, int, list[int]]:
-        context = self.context()
+    def scan_one(self, stored: StoredItem, context: SchoolContext | None = None) -> tuple[int, int, list[int]]:
+        context = context or self.context()
         scan_item = self._scan_item(stored)
         run = run_detectors(self.detectors, scan_item, context)
         now = self.clock()

@@ -147,17 +147,22 @@ class AlertSender:
         with self._lock:
             sent: list[int] = []
             failed: list[int] = []
-            with self.database.sessions() as session:
-                due = Outbox(session, Repository(session, self.evidence)).due(self.clock())
-            for alert_id in due:
-                if self.stop.is_set():
+            tried: set[int] = set()
+            while not self.stop.is_set() and not failed:
+                with self.database.sessions() as session:
+                    due = [a for a in Outbox(session, Repository(session, self.evidence)).due(self.clock()) if a not in tried]
+                if not due:
                     break
-                result = self._send_one(alert_id)
-                if result is True:
-                    sent.append(alert_id)
-                elif result is False:
-                    failed.append(alert_id)
-                    break  # the server is unhappy: leave the rest queued for the next round
+                for alert_id in due:
+                    if self.stop.is_set():
+                        break
+                    tried.add(alert_id)
+                    result = self._send_one(alert_id)
+                    if result is True:
+                        sent.append(alert_id)
+                    elif result is False:
+                        failed.append(alert_id)
+                        break  # the server is unhappy: leave the rest queued for the next round
             return SendOutcome(tuple(sent), tuple(failed))
 
     def _send_one(self, alert_id: int) -> bool | None:
