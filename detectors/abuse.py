@@ -33,7 +33,7 @@ WINDOW = 1_500
 # weighted like the held-back split, for a benign false-positive rate near 4.5%, under the 5%
 # target (bench/detectors.py prints the figures).
 ABUSIVE_THRESHOLD = 0.75
-HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.70, "sexual": 0.70, "threat": 0.40}
+HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.70, "sexual": 0.70, "threat": 0.30}
 # A swear word alone is flagged only when the model agrees a little: "I fucking loved that cat".
 SWEARING_THRESHOLD = 0.40
 POLICE = ("threat", "sexual", "sexist", "hate")
