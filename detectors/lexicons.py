@@ -62,7 +62,10 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"\b(?:break|smash|cave|kick|punch) (?:your|ur|his|her|their) (?:\w+ )?(?:face|head|legs?|neck|jaw|teeth|skull)\b",
     r"\b(?:burn|blow up|bomb|torch|shoot up) (?:the|this|that|your) (?:school|building|place|house)\b",
     r"\b(?:slit|cut) (?:your|ur|his|her|their) (?:throat|wrists?)\b",
-    r"\b(?:beat|batter|slap|punch|hit|smack|choke) (?:her|him|women|girls|a woman|that bitch)\b",
+    r"\b(?:beat|batter|slap|punch|hit|smack|choke) (?:her|him|women|girls|a woman|a girl|that bitch)\b",
+    r"\b(?:put|be put) to death\b|\b(?:go|goes|going) (?:to )?(?:get )?killed\b|\bget dead\b|\bkill (?:them|'?em) all\b",
+    r"\b(?:wish|wishing|hope|hoping)(?: \w+)?(?: a)? (?:slow|painful|horrible) death\b|\bslow death to\b",
+    r"\b(?:should(?:a|'?ve| have)?|just|i'?d|we should) let (?:him|her|them|you|u) (?:die|drown|burn|rot)\b",
     r"\b(?:kill|murder|stab|strangle|choke|lynch|behead|slap|punch|smack|whip|torture|castrate|drown|"
     r"execute|rape|shoot) (?:her|him)\b",
     r"\b(?:hang|string) (?:her|him|them) (?:high|up by)\b|\bswinging from a rope\b|\bhangman'?s noose\b",
@@ -264,7 +267,8 @@ class PatternSet:
     """Named groups of compiled patterns; ``find`` returns every hit, in text order."""
 
     def __init__(self, groups: dict[str, Iterable[str]]) -> None:
-        self._groups = [(kind, [re.compile(p) for p in patterns]) for kind, patterns in groups.items()]
+        # A space in a pattern means any run of whitespace ("kill  them", a line break).
+        self._groups = [(kind, [re.compile(p.replace(" ?", r"\s*").replace(" ", r"\s+")) for p in patterns]) for kind, patterns in groups.items()]
         # One pass with every pattern at once answers "anything at all?" several times faster
         # than separate passes, and most comments stop there; then one pass per kind.
         self._gate = _any_of([p.pattern for _, patterns in self._groups for p in patterns])
