@@ -38,7 +38,17 @@ from train_abuse import TRAIN_SOURCES, is_validation  # noqa: E402
 
 HALLMON = ROOT / ".venv" / "bin" / "hallmon"
 ABUSE_CATEGORIES = ("threat", "hate", "sexist", "sexual")
-FIXED_SHAPE = {"PHONE", "PHONE_NUMBER", "EMAIL", "EMAIL_ADDRESS", "UK_NHS", "UK_NINO", "CREDIT_CARD", "IBAN", "IBAN_CODE"}
+FIXED_SHAPE = {
+    "PHONE",
+    "PHONE_NUMBER",
+    "EMAIL",
+    "EMAIL_ADDRESS",
+    "UK_NHS",
+    "UK_NINO",
+    "CREDIT_CARD",
+    "IBAN",
+    "IBAN_CODE",
+}
 ADDRESS = {"STREET_ADDRESS"}
 
 
@@ -111,7 +121,9 @@ def run_check(records: list[dict[str, object]], cores: str | None) -> RunStats:
     writer.join()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     seconds = max(last - first, 1e-9)
-    stats = RunStats(outputs, seconds * len(outputs) / max(1, len(outputs) - 1), peak, sum(1 for o in outputs if o.get("errors")))
+    stats = RunStats(
+        outputs, seconds * len(outputs) / max(1, len(outputs) - 1), peak, sum(1 for o in outputs if o.get("errors"))
+    )
     stats.notes.append(f"wall {last - started:.1f}s incl. start-up {first - started:.1f}s")
     return stats
 
@@ -126,10 +138,19 @@ def load_jsonl(path: Path, limit: int | None) -> list[dict[str, object]]:
 
 # Held-back rows per source (SOURCES.md): "unseen x held-out mix" reweights the unseen rows to
 # these shares, the closest dev-side estimate of the acceptance figures.
-HELD_OUT_ROWS = {"davidson2017": 16055, "edos": 13113, "tweeteval_offensive": 9164, "tweeteval_hate": 8430, "ethos": 683, "jigsaw_ibm_sample": 61}
+HELD_OUT_ROWS = {
+    "davidson2017": 16055,
+    "edos": 13113,
+    "tweeteval_offensive": 9164,
+    "tweeteval_hate": 8430,
+    "ethos": 683,
+    "jigsaw_ibm_sample": 61,
+}
 
 
-def abuse_report(label: str, rows: list[dict], flagged: Callable[[int], bool], category: Callable[[int, str], bool] | None) -> None:  # type: ignore[type-arg]
+def abuse_report(
+    label: str, rows: list[dict], flagged: Callable[[int], bool], category: Callable[[int, str], bool] | None
+) -> None:  # type: ignore[type-arg]
     unseen = [i for i, r in enumerate(rows) if r["source"].replace("-", "_") not in _TRAIN or is_validation(r["id"])]
     per_source: dict[str, int] = {}
     for i in unseen:
@@ -159,10 +180,16 @@ def abuse_report(label: str, rows: list[dict], flagged: Callable[[int], bool], c
             by_source: dict[str, Counts] = {}
             for i in index:
                 if rows[i]["unified"]["abusive"] is not None:
-                    by_source.setdefault(rows[i]["source"], Counts()).add(bool(rows[i]["unified"]["abusive"]), flagged(i))
+                    by_source.setdefault(rows[i]["source"], Counts()).add(
+                        bool(rows[i]["unified"]["abusive"]), flagged(i)
+                    )
             f1s = {k: c.f1() for k, c in sorted(by_source.items())}
             macro = sum(f1s.values()) / max(1, len(f1s))
-            print(f"  {label:24s} {name:22s} abuse F1 per source: " + ", ".join(f"{k} {v:.3f}" for k, v in f1s.items()) + f"; mean {macro:.3f}")
+            print(
+                f"  {label:24s} {name:22s} abuse F1 per source: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in f1s.items())
+                + f"; mean {macro:.3f}"
+            )
         print(f"  {label:24s} {name:22s} abuse    {overall.row()}  benign FP rate {fpr:.3f}")
         for c, (any_counts, cat_counts) in per_cat.items():
             extra = f"   | cat: {cat_counts.row()}" if category is not None else ""
@@ -182,8 +209,10 @@ def bench_text(corpus: Path, limit: int | None, cores: str | None) -> None:
     stats = run_check(records, cores)
     by_id = {o["id"]: o for o in stats.outputs}
     findings = [by_id.get(str(r["id"]), {}).get("findings", []) for r in rows]
-    print(f"\nText: {len(rows)} comments through hallmon check ({stats.notes[0]}): "
-          f"{len(rows) / stats.seconds:,.0f} items/s on core {cores}, peak memory {stats.peak_mb:.0f} MB, {stats.errors} items with errors")
+    print(
+        f"\nText: {len(rows)} comments through hallmon check ({stats.notes[0]}): "
+        f"{len(rows) / stats.seconds:,.0f} items/s on core {cores}, peak memory {stats.peak_mb:.0f} MB, {stats.errors} items with errors"
+    )
     abuse_report(
         "hallmon (abuse)",
         rows,
@@ -204,7 +233,9 @@ def bench_text(corpus: Path, limit: int | None, cores: str | None) -> None:
 PRESIDIO_STYLE = {
     "EMAIL": re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b"),
     "UK_NHS": re.compile(r"\b\d{3}[- ]?\d{3}[- ]?\d{4}\b"),
-    "UK_NINO": re.compile(r"\b(?!bg|gb|nk|kn|nt|tn|zz)[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z] ?\d{2} ?\d{2} ?\d{2} ?[a-d]\b", re.I),
+    "UK_NINO": re.compile(
+        r"\b(?!bg|gb|nk|kn|nt|tn|zz)[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z] ?\d{2} ?\d{2} ?\d{2} ?[a-d]\b", re.I
+    ),
     "CREDIT_CARD": re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),
     "IBAN": re.compile(r"\b[A-Z]{2}\d{2}[ ]?(?:[A-Z0-9]{4}[ ]?){2,7}[A-Z0-9]{1,4}\b"),
     "PHONE": re.compile(r"(?:\+44\s?|0)(?:\d\s?){9,10}\b"),
@@ -238,9 +269,19 @@ def bench_pii(corpus: Path, limit: int | None, cores: str | None) -> None:
     records = [{"id": str(r["id"]), "kind": "post", "text": r["text"]} for r in rows]
     stats = run_check(records, cores)
     by_id = {o["id"]: o for o in stats.outputs}
-    spans = [[tuple(s) for f in by_id.get(str(r["id"]), {}).get("findings", []) if f["clause"] == "4.1(c)" for s in f["spans"]] for r in rows]
-    print(f"\nPersonal data: {len(rows)} texts through hallmon check ({stats.notes[0]}): "
-          f"{len(rows) / stats.seconds:,.0f} items/s, peak memory {stats.peak_mb:.0f} MB")
+    spans = [
+        [
+            tuple(s)
+            for f in by_id.get(str(r["id"]), {}).get("findings", [])
+            if f["clause"] == "4.1(c)"
+            for s in f["spans"]
+        ]
+        for r in rows
+    ]
+    print(
+        f"\nPersonal data: {len(rows)} texts through hallmon check ({stats.notes[0]}): "
+        f"{len(rows) / stats.seconds:,.0f} items/s, peak memory {stats.peak_mb:.0f} MB"
+    )
     pii_report("hallmon (4.1(c) findings)", rows, lambda i: spans[i])  # type: ignore[arg-type,return-value]
     regex_spans = [[m.span() for p in PRESIDIO_STYLE.values() for m in p.finditer(str(r["text"]))] for r in rows]
     pii_report("presidio-style patterns alone", rows, lambda i: regex_spans[i])
@@ -248,7 +289,10 @@ def bench_pii(corpus: Path, limit: int | None, cores: str | None) -> None:
 
     for leniency in ("POSSIBLE", "VALID"):
         level = getattr(phonenumbers.Leniency, leniency)
-        found = [[(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(str(r["text"]), "GB", leniency=level)] for r in rows]
+        found = [
+            [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(str(r["text"]), "GB", leniency=level)]
+            for r in rows
+        ]
         pii_report(f"phonenumbers alone ({leniency})", rows, lambda i, f=found: f[i])  # type: ignore[misc]
     values = load_jsonl(corpus / "dev" / "pii" / "phone_example_numbers.jsonl", limit)
     gb = [v for v in values if v.get("region") == "GB"]

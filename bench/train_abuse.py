@@ -99,14 +99,18 @@ def featurise(examples: list[Example], profanity: ProfanityCheck):  # type: igno
         cols.append(HASH_SIZE + nz)
         vals.append(dense[nz])
     return sparse.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(examples), N_FEATURES), dtype=np.float64
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(examples), N_FEATURES),
+        dtype=np.float64,
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "detectors" / "data" / "abuse_model.npz")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "detectors" / "data" / "abuse_model.npz"
+    )
     parser.add_argument("--all", action="store_true", help="after validating, refit on all trainable dev data")
     parser.add_argument("--c-abusive", type=float, default=0.3, help="inverse regularisation of the abusive head")
     args = parser.parse_args()
@@ -120,7 +124,13 @@ def main() -> int:
     print(f"train {len(train)}  validation {len(val)}")
     x_train, x_val = featurise(train, profanity), featurise(val, profanity)
     x_all = featurise(examples, profanity) if args.all else None
-    settings = {"abusive": (args.c_abusive, "balanced"), "hate": (4.0, "balanced"), "sexist": (4.0, "balanced"), "sexual": (2.0, "balanced"), "threat": (2.0, "balanced")}
+    settings = {
+        "abusive": (args.c_abusive, "balanced"),
+        "hate": (4.0, "balanced"),
+        "sexist": (4.0, "balanced"),
+        "sexual": (2.0, "balanced"),
+        "threat": (2.0, "balanced"),
+    }
     weights = np.zeros((N_FEATURES, len(HEADS)), dtype=np.float32)
     bias = np.zeros(len(HEADS), dtype=np.float32)
     for h, head in enumerate(HEADS):
@@ -133,7 +143,9 @@ def main() -> int:
         vmask = np.array([y is not None for y in y_va])
         yv = np.array([y for y in y_va if y is not None])
         auc = roc_auc_score(yv, clf.decision_function(x_val[vmask])) if len(set(yv)) > 1 else float("nan")
-        print(f"{head:8s} train n={mask.sum():5d} pos={int(sum(y or 0 for y in y_tr)):5d}  validation AUC {auc:.3f} (n={vmask.sum()}, pos={int(yv.sum())})")
+        print(
+            f"{head:8s} train n={mask.sum():5d} pos={int(sum(y or 0 for y in y_tr)):5d}  validation AUC {auc:.3f} (n={vmask.sum()}, pos={int(yv.sum())})"
+        )
         if x_all is not None:
             y_all = [labels(e)[head] for e in examples]
             amask = np.array([y is not None for y in y_all])

@@ -61,7 +61,9 @@ def prepare(text: str, profanity: ProfanityCheck) -> Prepared:
     cleaned = _NOISE.sub(lambda m: " " * len(m.group()), text)
     norm = normalise(cleaned)
     folded = _mask_names(norm.text, norm.folded)
-    return Prepared(norm, folded, ABUSE_PATTERNS.find(folded), TARGET_PATTERNS.find(folded), profanity.prob(folded[:WINDOW * 4]))
+    return Prepared(
+        norm, folded, ABUSE_PATTERNS.find(folded), TARGET_PATTERNS.find(folded), profanity.prob(folded[: WINDOW * 4])
+    )
 
 
 # Rude words that are also names: "Dick Whittington", "Moby Dick", "Mr Dick". Inside a run of
@@ -155,9 +157,15 @@ class AbuseAnalyser:
         has_target = bool(prep.targets)
         if strong and (has_target or p >= SWEARING_THRESHOLD):
             cats["insult"] = max(0.75, p)
-        elif (p >= ABUSIVE_THRESHOLD and (has_target or weak)) or (weak and has_target and p >= ABUSIVE_THRESHOLD * 0.8):
+        elif (p >= ABUSIVE_THRESHOLD and (has_target or weak)) or (
+            weak and has_target and p >= ABUSIVE_THRESHOLD * 0.8
+        ):
             cats["insult"] = p
-        swearing = [h for h in by_kind.get("profanity", []) if h.words not in MILD_PROFANITY and h.words not in AMBIGUOUS_PROFANITY]
+        swearing = [
+            h
+            for h in by_kind.get("profanity", [])
+            if h.words not in MILD_PROFANITY and h.words not in AMBIGUOUS_PROFANITY
+        ]
         if not cats and ((swearing and p >= swearing_threshold) or p >= ABUSIVE_THRESHOLD):
             cats["profanity"] = max(p, 0.6 if swearing else 0.0)
         if not cats:
@@ -196,7 +204,10 @@ class AbuseAnalyser:
 def _explicit_sexual(hits: list[Hit], p: float, about_someone: bool) -> bool:
     """A sexual phrase, or a sexual word about a person or that the model finds abusive ("dick"
     alone is an insult, not a sexual comment)."""
-    return any(" " in h.words or ((about_someone or p >= ABUSIVE_THRESHOLD) and h.words not in AMBIGUOUS_PROFANITY) for h in hits)
+    return any(
+        " " in h.words or ((about_someone or p >= ABUSIVE_THRESHOLD) and h.words not in AMBIGUOUS_PROFANITY)
+        for h in hits
+    )
 
 
 def find_target(prep: Prepared, context: SchoolContext) -> Target:
@@ -232,7 +243,9 @@ def _roster_staff(prep: Prepared, context: SchoolContext) -> list[tuple[int, int
 
     spans: list[tuple[int, int]] = []
     for m in _TITLED.finditer(prep.folded):
-        if context.staff.lookup("titled", name_key(m.group(0))) or context.staff.lookup("surname", name_key(m.group(1))):
+        if context.staff.lookup("titled", name_key(m.group(0))) or context.staff.lookup(
+            "surname", name_key(m.group(1))
+        ):
             spans.append((m.start(), m.end()))
     for m in _CAPITALISED.finditer(prep.normalised.text[: WINDOW * 4]):
         words = name_key(m.group(0))
@@ -307,7 +320,9 @@ class AbuseDetector:
                     confidence=round(min(confidence, 0.99), 3),
                     detector=self.name,
                     detector_version=self.version,
-                    evidence=Evidence(explain(category, target, severity), to_original_spans(assessment.prepared, spans)),
+                    evidence=Evidence(
+                        explain(category, target, severity), to_original_spans(assessment.prepared, spans)
+                    ),
                 )
             )
         return findings

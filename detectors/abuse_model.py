@@ -83,7 +83,11 @@ def dense_features(profanity: float, hits: list[Hit], targets: list[Hit]) -> np.
         counts[hit.kind] = counts.get(hit.kind, 0) + 1
     kinds = {t.kind for t in targets}
     values = [profanity] + [min(counts[k], 2) / 2 for k in LEXICON_KINDS]
-    values += [float(bool(kinds & {"staff_title", "staff_role", "school"})), float("addressee" in kinds), float("pupil_parent" in kinds)]
+    values += [
+        float(bool(kinds & {"staff_title", "staff_role", "school"})),
+        float("addressee" in kinds),
+        float("pupil_parent" in kinds),
+    ]
     return np.asarray(values, dtype=np.float32)
 
 

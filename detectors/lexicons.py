@@ -125,7 +125,7 @@ HATE_SLURS: tuple[str, ...] = (
     "trannies", "shemale", "poofter", "poof", "batty boy", "bender", "retard", "retards", "retarded",
     "spastic", "spaz", "spacker", "mong", "mongs", "mongoloid", "midget", "halfcaste",
     "half caste", "redskin", "injun", "zipperhead", "white trash",
-)
+)  # fmt: skip
 _GROUP = (
     r"(?:muslims?|moslems?|islam|jews?|jewish people|blacks?|black people|whites?|asians?|arabs?|"
     r"africans?|mexicans?|indians?|pakistanis?|chinese|romanians?|poles|polish people|gypsies|"
@@ -156,14 +156,14 @@ INSULT_WORDS: tuple[str, ...] = (
     "stupid", "dumb", "thick", "clueless", "useless", "incompetent", "pathetic", "disgrace",
     "disgusting", "vile", "bitch", "bitches", "douche", "douchebag", "jackass", "clown", "fool",
     "liar", "lying", "dickless", "gobshite", "bitchass", "sleazebag", "slimeball", "snake",
-)
+)  # fmt: skip
 # The weak words in INSULT_WORDS: parents use them in fair complaints ("useless at replying"),
 # so they only count alongside a target and a model score, never alone.
 WEAK_INSULTS: frozenset[str] = frozenset(
     {"stupid", "dumb", "thick", "clueless", "useless", "incompetent", "pathetic", "disgrace",
      "disgusting", "vile", "clown", "fool", "liar", "lying", "snake", "ugly", "pig", "creep",
      "freak", "weirdo", "psycho", "loser", "losers", "scum"}
-)
+)  # fmt: skip
 INSULT_PATTERNS: tuple[str, ...] = (
     r"\b(?:" + "|".join(re.escape(w) for w in INSULT_WORDS) + r")\b",
     r"\b(?:fuck|f\*ck|screw|sod) (?:you|u|off|him|her|them|the school|this school)\b",
@@ -178,9 +178,11 @@ PROFANITY_WORDS: tuple[str, ...] = (
     "pissed", "bollocks", "arse", "ass", "damn", "goddamn", "bloody hell", "nigga", "niggas",
     "bitch", "bitches", "hoe", "hoes", "pussy", "dick", "cock", "twat", "cunt", "wank", "sod",
     "feck", "effing", "frigging",
-)
+)  # fmt: skip
 # Mild words that only ever make a LOW finding.
-MILD_PROFANITY: frozenset[str] = frozenset({"crap", "crappy", "damn", "bloody hell", "piss", "sod", "arse", "ass", "frigging", "effing", "feck"})
+MILD_PROFANITY: frozenset[str] = frozenset(
+    {"crap", "crappy", "damn", "bloody hell", "piss", "sod", "arse", "ass", "frigging", "effing", "feck"}
+)
 # Words with an innocent reading ("Dick Whittington", "pussy cat", "a garden hoe"): the model decides.
 AMBIGUOUS_PROFANITY: frozenset[str] = frozenset({"dick", "cock", "pussy", "hoe", "hoes", "ass", "mf", "sod"})
 PROFANITY_PATTERNS: tuple[str, ...] = (
@@ -268,7 +270,10 @@ class PatternSet:
 
     def __init__(self, groups: dict[str, Iterable[str]]) -> None:
         # A space in a pattern means any run of whitespace ("kill  them", a line break).
-        self._groups = [(kind, [re.compile(p.replace(" ?", r"\s*").replace(" ", r"\s+")) for p in patterns]) for kind, patterns in groups.items()]
+        self._groups = [
+            (kind, [re.compile(p.replace(" ?", r"\s*").replace(" ", r"\s+")) for p in patterns])
+            for kind, patterns in groups.items()
+        ]
         # One pass with every pattern at once answers "anything at all?" several times faster
         # than separate passes, and most comments stop there; then one pass per kind.
         self._gate = _any_of([p.pattern for _, patterns in self._groups for p in patterns])

@@ -18,16 +18,40 @@ _OFFENSIVE: dict[str, tuple[str, Severity, str]] = {
     "threat": ("offensive.violent", Severity.MEDIUM, "Violent or threatening wording in a school post."),
     "sexual": ("offensive.sexual", Severity.MEDIUM, "Sexual wording in a school post."),
     "sexist": ("offensive.discriminatory", Severity.MEDIUM, "Sexist wording in a school post."),
-    "hate": ("offensive.discriminatory", Severity.MEDIUM, "Discriminatory wording (race, religion, sexuality or disability) in a school post."),
+    "hate": (
+        "offensive.discriminatory",
+        Severity.MEDIUM,
+        "Discriminatory wording (race, religion, sexuality or disability) in a school post.",
+    ),
     "insult": ("offensive.insult", Severity.MEDIUM, "Insulting wording in a school post."),
     "profanity": ("offensive.profanity", Severity.LOW, "Swearing in a school post."),
 }
 _DISREPUTE: dict[str, tuple[Clause, str, Severity, str]] = {
-    "alcohol": (Clause.DISREPUTE, "disrepute.alcohol", Severity.LOW, "The post mentions alcohol; check it is suitable for a school account."),
-    "gambling": (Clause.DISREPUTE, "disrepute.gambling", Severity.LOW, "The post mentions gambling or betting; check it is suitable for a school account."),
-    "political": (Clause.DISREPUTE, "disrepute.political", Severity.MEDIUM, "The post looks like party-political campaigning, which a school account should not do."),
+    "alcohol": (
+        Clause.DISREPUTE,
+        "disrepute.alcohol",
+        Severity.LOW,
+        "The post mentions alcohol; check it is suitable for a school account.",
+    ),
+    "gambling": (
+        Clause.DISREPUTE,
+        "disrepute.gambling",
+        Severity.LOW,
+        "The post mentions gambling or betting; check it is suitable for a school account.",
+    ),
+    "political": (
+        Clause.DISREPUTE,
+        "disrepute.political",
+        Severity.MEDIUM,
+        "The post looks like party-political campaigning, which a school account should not do.",
+    ),
     "mocking": (Clause.DISREPUTE, "disrepute.mocking", Severity.MEDIUM, "The post seems to mock pupils or parents."),
-    "defamatory": (Clause.OFFENSIVE, "offensive.defamatory", Severity.MEDIUM, "The post may accuse someone of wrongdoing (possible defamation)."),
+    "defamatory": (
+        Clause.OFFENSIVE,
+        "offensive.defamatory",
+        Severity.MEDIUM,
+        "The post may accuse someone of wrongdoing (possible defamation).",
+    ),
 }
 
 
@@ -58,7 +82,11 @@ class OffensiveDetector:
                 seen.add(name)
                 spans = to_original_spans(assessment.prepared, assessment.spans[category])
                 findings.append(self._finding(Clause.OFFENSIVE, name, severity, confidence, why, spans))
-        prep = assessment.prepared if assessment is not None else (prepare(text, self.analyser.profanity) if text.strip() else None)
+        prep = (
+            assessment.prepared
+            if assessment is not None
+            else (prepare(text, self.analyser.profanity) if text.strip() else None)
+        )
         if prep is not None:
             findings.extend(self._disrepute(prep, seen))
         return findings
@@ -67,7 +95,9 @@ class OffensiveDetector:
         by_kind: dict[str, list[Hit]] = {}
         # Also on the unfolded text: leetspeak folding would turn "Bet365" into "betseg".
         lowered = prep.normalised.text.lower()
-        sources = [prep.folded] if len(lowered) != len(prep.folded) or lowered == prep.folded else [prep.folded, lowered]
+        sources = (
+            [prep.folded] if len(lowered) != len(prep.folded) or lowered == prep.folded else [prep.folded, lowered]
+        )
         for source in sources:
             for hit in DISREPUTE_PATTERNS.find(source):
                 by_kind.setdefault(hit.kind, []).append(hit)
@@ -82,6 +112,14 @@ class OffensiveDetector:
         return out
 
     def _finding(
-        self, clause: Clause, category: str, severity: Severity, confidence: float, why: str, spans: tuple[TextSpan, ...]
+        self,
+        clause: Clause,
+        category: str,
+        severity: Severity,
+        confidence: float,
+        why: str,
+        spans: tuple[TextSpan, ...],
     ) -> Finding:
-        return Finding(clause, category, severity, round(min(confidence, 0.99), 3), self.name, self.version, Evidence(why, spans))
+        return Finding(
+            clause, category, severity, round(min(confidence, 0.99), 3), self.name, self.version, Evidence(why, spans)
+        )

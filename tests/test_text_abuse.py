@@ -35,8 +35,16 @@ def roster_context() -> SchoolContext:
     return SchoolContext(school_name="Brookfield Primary", staff=RosterIndex(key=b"test-key", forms=forms))
 
 
-def scan(detector: AbuseDetector, text: str, context: SchoolContext | None = None, kind: ItemKind = ItemKind.COMMENT, school: bool = False) -> list[Finding]:
-    item = Item("x", "x:brookfield", "1", kind, text, "someone", datetime(2026, 11, 25, tzinfo=UTC), author_is_school=school)
+def scan(
+    detector: AbuseDetector,
+    text: str,
+    context: SchoolContext | None = None,
+    kind: ItemKind = ItemKind.COMMENT,
+    school: bool = False,
+) -> list[Finding]:
+    item = Item(
+        "x", "x:brookfield", "1", kind, text, "someone", datetime(2026, 11, 25, tzinfo=UTC), author_is_school=school
+    )
     return list(detector.detect(ScanItem(item), context or SchoolContext()))
 
 
@@ -65,7 +73,9 @@ POSITIVES = [
 
 
 @pytest.mark.parametrize(("text", "category", "severity"), POSITIVES)
-def test_abusive_comments_are_found_with_their_category_and_severity(detector: AbuseDetector, text: str, category: str, severity: Severity) -> None:
+def test_abusive_comments_are_found_with_their_category_and_severity(
+    detector: AbuseDetector, text: str, category: str, severity: Severity
+) -> None:
     findings = scan(detector, text)
     match = [f for f in findings if f.category == category]
     assert match, (text, categories(findings))
@@ -84,7 +94,9 @@ def test_critical_findings_say_the_police_step_applies(detector: AbuseDetector) 
     assert "police" not in insult.evidence.explanation
 
 
-def test_demo_comment_points_at_the_words_and_the_member_of_staff(detector: AbuseDetector, roster_context: SchoolContext) -> None:
+def test_demo_comment_points_at_the_words_and_the_member_of_staff(
+    detector: AbuseDetector, roster_context: SchoolContext
+) -> None:
     for context in (SchoolContext(), roster_context):
         findings = scan(detector, DEMO, context)
         assert [f.category for f in findings] == ["abuse.insult"]

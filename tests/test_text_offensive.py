@@ -20,14 +20,27 @@ def detector() -> OffensiveDetector:
 
 
 def scan(detector: OffensiveDetector, text: str, school: bool = True, kind: ItemKind = ItemKind.POST) -> list[Finding]:
-    item = Item("x", "x:brookfield", "1", kind, text, "brookfieldprimary", datetime(2026, 11, 25, tzinfo=UTC), author_is_school=school)
+    item = Item(
+        "x",
+        "x:brookfield",
+        "1",
+        kind,
+        text,
+        "brookfieldprimary",
+        datetime(2026, 11, 25, tzinfo=UTC),
+        author_is_school=school,
+    )
     return list(detector.detect(ScanItem(item), SchoolContext(school_name="Brookfield Primary")))
 
 
 CASES = [
     # text, expected category, clause
     ("Wine o'clock for the staff after a long week! Bring on the prosecco", "disrepute.alcohol", Clause.DISREPUTE),
-    ("Fancy a flutter? Our tip for the Grand National with Bet365 is Lucky Star", "disrepute.gambling", Clause.DISREPUTE),
+    (
+        "Fancy a flutter? Our tip for the Grand National with Bet365 is Lucky Star",
+        "disrepute.gambling",
+        Clause.DISREPUTE,
+    ),
     ("Remember to vote Labour on Thursday!", "disrepute.political", Clause.DISREPUTE),
     ("Some parents still can't read a newsletter lol", "disrepute.mocking", Clause.DISREPUTE),
     ("Worst class ever, Year 5 were a nightmare today", "disrepute.mocking", Clause.DISREPUTE),
@@ -39,7 +52,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("text", "category", "clause"), CASES)
-def test_problem_posts_are_found_at_digest_severity(detector: OffensiveDetector, text: str, category: str, clause: Clause) -> None:
+def test_problem_posts_are_found_at_digest_severity(
+    detector: OffensiveDetector, text: str, category: str, clause: Clause
+) -> None:
     findings = scan(detector, text)
     match = [f for f in findings if f.category == category]
     assert match, (text, [f.category for f in findings])
@@ -78,7 +93,9 @@ def test_evasion_is_seen_through_in_the_schools_post(detector: OffensiveDetector
     assert any("s h i t" in text[s.start : s.end] for f in findings for s in f.evidence.spans)
 
 
-@pytest.mark.parametrize("text", ["vote labour " * 900_000, "\x00\x01\x02\ufffe" * 200_000, "Ꭰ𝔄🙂لا 中文 " * 50_000, ""])
+@pytest.mark.parametrize(
+    "text", ["vote labour " * 900_000, "\x00\x01\x02\ufffe" * 200_000, "Ꭰ𝔄🙂لا 中文 " * 50_000, ""]
+)
 def test_hostile_input_comes_back_in_bounded_time(detector: OffensiveDetector, text: str) -> None:
     start = time.perf_counter()
     findings = scan(detector, text)
