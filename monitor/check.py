@@ -58,7 +58,7 @@ class Checker:
         errors: list[str] = []
         scan_media = []
         for raw_path in paths:
-            path = Path(raw_path)
+            path = Path(raw_path).expanduser().resolve()
             if not path.is_file():
                 errors.append(f"media file not found: {raw_path}")
                 continue
