@@ -34,6 +34,7 @@ class CheckResult:
     findings: tuple[Finding, ...]
     media: tuple[ScanMedia, ...]
     errors: tuple[str, ...]
+    media_inputs: tuple[str, ...] = ()  # the paths as given, echoed back in the output
 
 
 class Checker:
@@ -57,6 +58,7 @@ class Checker:
             raise BadInput("'media' must be a list of file paths")
         errors: list[str] = []
         scan_media = []
+        inputs: list[str] = []
         for raw_path in paths:
             path = Path(raw_path).expanduser().resolve()
             if not path.is_file():
@@ -68,6 +70,7 @@ class Checker:
             if analysis is not None and analysis.error:
                 errors.append(f"{raw_path}: {analysis.error}")
             scan_media.append(ScanMedia(media, path, analysis))
+            inputs.append(raw_path)
         item = Item(
             platform=str(record.get("platform", "draft")),
             account_key="check:local",
@@ -81,7 +84,7 @@ class Checker:
         )
         run = run_detectors(self.detectors, ScanItem(item, tuple(scan_media), str(record.get("parent_text", ""))), self.context)
         errors += [f"detector {name}: {error}" for name, error in run.errors]
-        return CheckResult(item_id, text, tuple(run.findings), tuple(scan_media), tuple(errors))
+        return CheckResult(item_id, text, tuple(run.findings), tuple(scan_media), tuple(errors), tuple(inputs))
 
     def check_lines(self, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         for number, line in enumerate(lines, start=1):
@@ -117,11 +120,11 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
         "findings": [finding_to_json(f) for f in result.findings],
         "media": [
             {
-                "path": str(m.path),
+                "path": given,
                 "faces": [[b.x, b.y, b.w, b.h] for b in (m.analysis.faces if m.analysis else ())],
                 "text": m.analysis.ocr_text if m.analysis else "",
             }
-            for m in result.media
+            for m, given in zip(result.media, result.media_inputs or [str(m.path) for m in result.media], strict=True)
         ],
         "errors": list(result.errors),
     }
