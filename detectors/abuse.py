@@ -168,11 +168,17 @@ class AbuseAnalyser:
         ]
         if not cats and ((swearing and p >= swearing_threshold) or p >= ABUSIVE_THRESHOLD):
             cats["profanity"] = max(p, 0.6 if swearing else 0.0)
+        if cats and "threat" not in cats and by_kind.get("violence") and not cats.keys() <= {"profanity"}:
+            cats["threat"] = max(0.6, probs["threat"])  # abusive and violent: treat as a threat
         if not cats:
             return None
         spans: dict[str, tuple[tuple[int, int], ...]] = {}
         for cat in cats:
-            kinds = ("insult", "profanity") if cat in ("insult", "profanity") else (cat,)
+            kinds = {
+                "insult": ("insult", "profanity"),
+                "profanity": ("profanity",),
+                "threat": ("threat", "violence"),
+            }.get(cat, (cat,))
             found = tuple((h.start, h.end) for k in kinds for h in by_kind.get(k, []))
             spans[cat] = found or self._model_words(prep.folded)
         return Assessment(prep, probs, cats, spans)

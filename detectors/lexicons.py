@@ -172,6 +172,14 @@ INSULT_PATTERNS: tuple[str, ...] = (
     r"\bshould (?:be|get) (?:sacked|fired|struck off|locked up|ashamed)\b",
 )
 
+# Violent words: not abuse on their own ("the heat is killing me"), but in a comment already found
+# abusive they make it a threat, so Appendix 1's police step is not missed.
+VIOLENCE_PATTERNS: tuple[str, ...] = (
+    # sports and slang readings left out: "dead easy", "nice shot", "choked in the final", "beaten 3-0"
+    r"\b(?:kill|kills|murder\w*|stab|stabbed|stabbing|shoot|hang|hanged|lynch\w*|rape\w*|punch|punched|"
+    r"slap\w*|smack\w*|batter|battered|bullets?|knife|knives|bomb|bombed|execute|executed|strangl\w*|"
+    r"beat (?:up|the shit)|torture\w*|gassed|exterminat\w*|slaughter\w*|behead\w*)\b",
+)
 PROFANITY_WORDS: tuple[str, ...] = (
     "fuck", "fucks", "fucked", "fucking", "fuckin", "fuckers", "fucker", "motherfucker",
     "motherfuckers", "mf", "wtf", "shit", "shits", "shitty", "bullshit", "crap", "crappy", "piss",
@@ -306,6 +314,7 @@ ABUSE_PATTERNS = PatternSet(
         "hate": HATE_PATTERNS,
         "insult": INSULT_PATTERNS,
         "profanity": PROFANITY_PATTERNS,
+        "violence": VIOLENCE_PATTERNS,
     }
 )
 TARGET_PATTERNS = PatternSet(

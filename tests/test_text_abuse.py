@@ -189,3 +189,10 @@ def test_hostile_input_comes_back_in_bounded_time(detector: AbuseDetector, text:
     assert all(0 <= s.start <= s.end <= len(text) for f in findings for s in f.evidence.spans)
     if "idiot" in text:
         assert findings
+
+
+def test_violent_words_turn_abuse_into_a_threat_but_slang_does_not() -> None:
+    detector = AbuseDetector()
+    assert "abuse.threat" in categories(scan(detector, "you stupid idiot, someone will stab you one day"))
+    slang = scan(detector, "you idiot, it's dead easy")
+    assert categories(slang) == {"abuse.insult"}
