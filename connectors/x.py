@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import requests
 import tweepy
-from requests.adapters import HTTPAdapter
 
 from connectors.base import (
     AuthFailed,
@@ -30,8 +29,23 @@ from connectors.base import (
     NotConfigured,
     QuotaExhausted,
     RateLimited,
-    TransientError,
     UnexpectedResponse,
+)
+from connectors.common import (
+    DropDebugRecords,
+    HostRewriteAdapter,
+    account_secret,
+    install_log_filter,
+    int_option,
+    json_document,
+    json_object_or_empty,
+    parse_utc,
+    per_account_name,
+    rewrite_url,
+    server_error,
+    timed_out,
+    unreachable,
+    url_option,
 )
 from monitor.domain import Account, Cursor, FetchResult, Item, ItemKind, Media, MediaKind, RawCapture, Usage
 
@@ -57,37 +71,8 @@ MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "variants", "al
 USER_FIELDS = ["username", "name"]
 
 
-class _NoDebugRecords:
-    """tweepy logs request headers (the bearer token) at DEBUG: drop those records outright."""
-
-    def filter(self, record: object) -> bool:
-        return getattr(record, "levelno", logging.INFO) > logging.DEBUG
-
-
-_tweepy_log = logging.getLogger("tweepy.client")
-if not any(isinstance(f, _NoDebugRecords) for f in _tweepy_log.filters):
-    _tweepy_log.addFilter(_NoDebugRecords())
-
-
-class _HostRewrite(HTTPAdapter):
-    """Sends tweepy's api.twitter.com requests to the configured base URL, with a timeout."""
-
-    def __init__(self, base_url: str, timeout: float) -> None:
-        super().__init__(max_retries=0)
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.last_status = 0  # for error bodies tweepy cannot parse
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        url = request.url or ""
-        if url.startswith(TWEEPY_HOST):
-            request.url = self.base_url + url[len(TWEEPY_HOST):]
-            # Proxies were chosen for the old host; choose again for the new one (NO_PROXY).
-            kwargs["proxies"] = requests.utils.get_environ_proxies(request.url)
-        kwargs["timeout"] = self.timeout
-        response = super().send(request, **kwargs)
-        self.last_status = response.status_code
-        return response
+# tweepy logs request headers (the bearer token) at DEBUG: drop those records outright.
+install_log_filter(DropDebugRecords, "tweepy.client")
 
 
 @dataclass(frozen=True)
@@ -144,14 +129,14 @@ class _State:
             data = json.loads(cursor.value)
             return cls(
                 user_id=str(data.get("user_id") or ""),
-                polled_at=_parse_time(data["polled_at"]) if data.get("polled_at") else None,
+                polled_at=parse_utc(data["polled_at"]) if data.get("polled_at") else None,
                 posts=_Stream.from_json(data.get("posts")),
                 mentions=_Stream.from_json(data.get("mentions")),
                 conversations={str(k): int(v) for k, v in (data.get("conversations") or {}).items()},
                 searched=tuple(str(s) for s in data.get("searched") or ()),
                 seen=tuple(str(s) for s in data.get("seen") or ()),
                 deletions_checked_at=(
-                    _parse_time(data["deletions_checked_at"]) if data.get("deletions_checked_at") else None
+                    parse_utc(data["deletions_checked_at"]) if data.get("deletions_checked_at") else None
                 ),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -206,27 +191,28 @@ class XConnector:
         self.account = account
         self.env = env
         handle = account.handle.lstrip("@")
-        per_account = f"X_BEARER_TOKEN_{_env_suffix(handle)}"
-        token = env.secret(per_account) or env.secret("X_BEARER_TOKEN")
+        token = account_secret(env, "X_BEARER_TOKEN", handle).value
         if not token:
             raise NotConfigured(
-                f"X account @{handle}: no API bearer token. Set X_BEARER_TOKEN (or {per_account} for "
-                "this account only) in the environment or as a systemd credential."
+                f"X account @{handle}: no API bearer token. Set X_BEARER_TOKEN (or "
+                f"{per_account_name('X_BEARER_TOKEN', handle)} for this account only) in the environment "
+                "or as a systemd credential."
             )
         opts = account.options
+        who = f"X account @{handle}"
         self.handle = handle
         self.user_id = opts.get("user_id", "").strip()
-        self.base_url = _url_option(opts.get("api_base_url", DEFAULT_BASE), "api_base_url", handle)
+        self.base_url = url_option(opts.get("api_base_url", DEFAULT_BASE), "api_base_url", who)
         media_base = opts.get("media_base_url", "").strip()
-        self.media_base_url = _url_option(media_base, "media_base_url", handle) if media_base else ""
-        self.monthly_budget = _int_option(opts, "monthly_read_budget", 10_000, handle)
-        self.overlap = timedelta(seconds=_int_option(opts, "overlap_seconds", 120, handle))
-        self.max_pages = max(1, _int_option(opts, "max_pages_per_poll", 10, handle))
+        self.media_base_url = url_option(media_base, "media_base_url", who) if media_base else ""
+        self.monthly_budget = int_option(opts, "monthly_read_budget", 10_000, who)
+        self.overlap = timedelta(seconds=int_option(opts, "overlap_seconds", 120, who))
+        self.max_pages = max(1, int_option(opts, "max_pages_per_poll", 10, who))
         self.search_conversations = opts.get("search_conversations", "true").lower() not in ("false", "no", "0")
-        self.deletion_check = timedelta(hours=_int_option(opts, "deletion_check_hours", 24, handle))
-        self.billing_cycle_day = min(28, max(1, _int_option(opts, "billing_cycle_day", 1, handle)))
+        self.deletion_check = timedelta(hours=int_option(opts, "deletion_check_hours", 24, who))
+        self.billing_cycle_day = min(28, max(1, int_option(opts, "billing_cycle_day", 1, who)))
         self.client = tweepy.Client(bearer_token=token, return_type=requests.Response, wait_on_rate_limit=False)
-        self.adapter = _HostRewrite(self.base_url, env.timeout_seconds)
+        self.adapter = HostRewriteAdapter({TWEEPY_HOST: self.base_url}, env.timeout_seconds)
         self.client.session.mount(TWEEPY_HOST, self.adapter)
 
     # --- the protocol ---
@@ -480,7 +466,7 @@ class XConnector:
             kind = ItemKind.COMMENT
         else:
             kind = ItemKind.REPLY
-        created = _parse_time(tweet.get("created_at"))
+        created = parse_utc(tweet.get("created_at"))
         keys = (tweet.get("attachments") or {}).get("media_keys") or []
         return Item(
             platform=self.platform,
@@ -513,7 +499,7 @@ class XConnector:
             yield self._one_media(MediaKind.VIDEO, str(smallest["url"]), alt, key)
 
     def _one_media(self, kind: MediaKind, url: str, alt: str, key: str) -> Media:
-        return Media(kind=kind, url=url, download_url=_rewrite(url, self.media_base_url), alt_text=alt, external_id=key)
+        return Media(kind=kind, url=url, download_url=rewrite_url(url, self.media_base_url), alt_text=alt, external_id=key)
 
     # --- one request, with every failure typed ---
 
@@ -541,15 +527,15 @@ class XConnector:
             reset = datetime.fromtimestamp(exc.reset_time, UTC) if exc.reset_time else now + timedelta(minutes=15)
             raise RateLimited(f"X rate limit reached for @{self.handle} (429)", retry_after=reset) from exc
         except tweepy.TwitterServerError as exc:
-            raise TransientError(f"X server error {exc.response.status_code} for @{self.handle}") from exc
+            raise server_error("X", exc.response.status_code, f"@{self.handle}") from exc
         except tweepy.HTTPException as exc:
             raise UnexpectedResponse(
                 f"X answered {exc.response.status_code} for @{self.handle}: {_detail(_error_body(exc.response))}"
             ) from exc
         except requests.Timeout as exc:
-            raise TransientError(f"X did not answer within {self.env.timeout_seconds:.0f}s") from exc
+            raise timed_out("X", self.env.timeout_seconds) from exc
         except requests.RequestException as exc:
-            raise TransientError(f"could not reach X at {self.base_url}: {type(exc).__name__}") from exc
+            raise unreachable("X", self.base_url, exc) from exc
         except (ValueError, AttributeError, TypeError) as exc:
             # tweepy parses error bodies itself and trips on JSON that is not an object: map the
             # status the adapter saw instead.
@@ -559,7 +545,7 @@ class XConnector:
             if status == 429:
                 raise RateLimited(f"X rate limit reached for @{self.handle} (429)", now + timedelta(minutes=15)) from exc
             if status >= 500:
-                raise TransientError(f"X server error {status} for @{self.handle}") from exc
+                raise server_error("X", status, f"@{self.handle}") from exc
             raise UnexpectedResponse(f"X sent an error response that could not be read ({status})") from exc
         run.usage = run.usage + Usage(api_calls=1)
         raw = RawCapture(
@@ -570,12 +556,9 @@ class XConnector:
             status=response.status_code,
         )
         run.captures.append(raw)
-        try:
-            body = json.loads(response.content)
-        except ValueError as exc:
-            raise UnexpectedResponse(f"X sent malformed JSON from {urlsplit(response.url).path}") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("data", []), list | dict):
-            raise UnexpectedResponse(f"X sent an unexpected document from {urlsplit(response.url).path}")
+        body = json_document(
+            response.content, "X", urlsplit(response.url).path, lambda b: isinstance(b.get("data", []), list | dict)
+        )
         if "errors" in body and "data" not in body and "meta" not in body and not allow_errors:
             # e.g. the account is suspended or protected: X answers 200 with only errors.
             raise UnexpectedResponse(f"X could not serve @{self.handle}: {_detail(body)}")
@@ -621,11 +604,7 @@ def _query_groups(ids: list[str], limit: int) -> list[list[str]]:
 
 
 def _error_body(response: Any) -> dict[str, Any]:
-    try:
-        body = json.loads(response.content)
-    except (ValueError, AttributeError, TypeError):
-        return {}
-    return body if isinstance(body, dict) else {}
+    return json_object_or_empty(getattr(response, "content", None))
 
 
 def _detail(body: dict[str, Any]) -> str:
@@ -650,13 +629,6 @@ def _max_id(a: str | None, b: str | None) -> str | None:
     return a if int(a) >= int(b) else b
 
 
-def _parse_time(value: Any) -> datetime:
-    if not value:
-        return datetime(1970, 1, 1, tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def _next_month(now: datetime, day: int = 1) -> datetime:
     """The next ``day``-of-month midnight UTC after ``now`` (a monthly budget's reset)."""
     now = now.astimezone(UTC)
@@ -665,30 +637,3 @@ def _next_month(now: datetime, day: int = 1) -> datetime:
         return candidate
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     return candidate.replace(year=year, month=month)
-
-
-def _rewrite(url: str, base: str) -> str:
-    """The same path on ``base`` (a proxy or test server), or "" when no rewriting is set."""
-    if not base:
-        return ""
-    parts = urlsplit(url)
-    return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _env_suffix(handle: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in handle.upper())
-
-
-def _int_option(options: Any, name: str, default: int, handle: str) -> int:
-    value = str(options.get(name, default)).strip()
-    try:
-        return int(value)
-    except ValueError:
-        raise NotConfigured(f"X account @{handle}: option {name} must be a whole number, not {value!r}") from None
-
-
-def _url_option(value: str, name: str, handle: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise NotConfigured(f"X account @{handle}: option {name} must be an http(s) URL, not {value!r}")
-    return value.strip().rstrip("/")
