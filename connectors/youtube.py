@@ -46,6 +46,18 @@ from connectors.base import (
     TransientError,
     UnexpectedResponse,
 )
+from connectors.common import (
+    DropDebugRecords,
+    install_log_filter,
+    int_option,
+    json_document,
+    parse_utc,
+    rewrite_url,
+    server_error,
+    timed_out,
+    unreachable,
+    url_option,
+)
 from monitor.domain import Account, Cursor, FetchResult, Item, ItemKind, Media, MediaKind, RawCapture, Usage
 
 log = logging.getLogger(__name__)
@@ -67,17 +79,8 @@ FALLBACK_REASONS = {"invalidParameter", "badRequest", "forbidden", "channelNotFo
 THUMBNAIL_ORDER = ("maxres", "standard", "high", "medium", "default")
 
 
-class _NoDebugRecords:
-    """googleapiclient logs request URLs (with the API key) at DEBUG: drop those records."""
-
-    def filter(self, record: object) -> bool:
-        return getattr(record, "levelno", logging.INFO) > logging.DEBUG
-
-
-for _name in ("googleapiclient.discovery", "googleapiclient.model", "googleapiclient.http"):
-    _logger = logging.getLogger(_name)
-    if not any(isinstance(f, _NoDebugRecords) for f in _logger.filters):
-        _logger.addFilter(_NoDebugRecords())
+# googleapiclient logs request URLs (with the API key) at DEBUG: drop those records.
+install_log_filter(DropDebugRecords, "googleapiclient.discovery", "googleapiclient.model", "googleapiclient.http")
 
 
 class _OutOfQuota(Exception):
@@ -184,6 +187,7 @@ class YouTubeConnector:
         self.env = env
         opts = account.options
         handle = account.handle
+        who = f"YouTube channel {handle}"
         api_key = env.secret("YOUTUBE_API_KEY")
         oauth = env.secret("YOUTUBE_OAUTH_TOKEN_FILE")
         if not api_key and not oauth:
@@ -193,20 +197,20 @@ class YouTubeConnector:
                 "YOUTUBE_OAUTH_TOKEN_FILE as well, to also see comments held for review."
             )
         self.channel_id = opts.get("channel_id", "").strip()
-        self.base_url = _url_option(opts.get("api_base_url", DEFAULT_BASE), "api_base_url", handle)
+        self.base_url = url_option(opts.get("api_base_url", DEFAULT_BASE), "api_base_url", who)
         media_base = opts.get("media_base_url", "").strip()
-        self.media_base_url = _url_option(media_base, "media_base_url", handle) if media_base else ""
-        self.daily_units = _int_option(opts, "daily_quota_units", 10_000, handle)
-        self.reserve = _int_option(opts, "quota_reserve_units", max(5, self.daily_units // 50), handle)
-        self.max_pages = max(1, _int_option(opts, "max_pages_per_poll", 50, handle))
-        self.probes_per_poll = max(1, _int_option(opts, "probes_per_poll", 1, handle))
-        self.recent_videos = max(1, _int_option(opts, "recent_videos", 5, handle))
+        self.media_base_url = url_option(media_base, "media_base_url", who) if media_base else ""
+        self.daily_units = int_option(opts, "daily_quota_units", 10_000, who)
+        self.reserve = int_option(opts, "quota_reserve_units", max(5, self.daily_units // 50), who)
+        self.max_pages = max(1, int_option(opts, "max_pages_per_poll", 50, who))
+        self.probes_per_poll = max(1, int_option(opts, "probes_per_poll", 1, who))
+        self.recent_videos = max(1, int_option(opts, "recent_videos", 5, who))
         # Edits, deletions and late replies on older videos and threads only show in a full read.
-        self.deep_period = timedelta(hours=_int_option(opts, "deep_sweep_hours", 24, handle))
+        self.deep_period = timedelta(hours=int_option(opts, "deep_sweep_hours", 24, who))
         self.oauth = bool(oauth)
         http = httplib2.Http(timeout=env.timeout_seconds)
         if oauth:
-            token_url = _url_option(opts.get("oauth_refresh_url", DEFAULT_TOKEN_URL), "oauth_refresh_url", handle)
+            token_url = url_option(opts.get("oauth_refresh_url", DEFAULT_TOKEN_URL), "oauth_refresh_url", who)
             http = google_auth_httplib2.AuthorizedHttp(_credentials(oauth, handle, token_url), http=http)
         self.service = build(
             "youtube",
@@ -275,7 +279,7 @@ class YouTubeConnector:
         if last is None:  # the first read of a probe reads everything anyway
             state.deep[probe] = now.isoformat()
             return False
-        return bool(self.deep_period) and now - _parse_time(last) >= self.deep_period
+        return bool(self.deep_period) and now - parse_utc(last) >= self.deep_period
 
     # --- channel and uploads ---
 
@@ -387,6 +391,14 @@ class YouTubeConnector:
 
     def _probe_comments(self, state: _State, run: _Run, moderation: str | None, deep: bool) -> bool:
         """Comment threads newest first (``deep``: all of them); returns whether all were read."""
+        try:
+            return self._comment_sweeps(state, run, moderation, deep)
+        except _OutOfQuota:
+            run.out_of_quota = True
+            return False
+
+    def _comment_sweeps(self, state: _State, run: _Run, moderation: str | None, deep: bool) -> bool:
+        """The channel-wide thread listing, or one listing per recent video where that is refused."""
         probe = moderation or "comments"
         extra = {"moderationStatus": moderation} if moderation else {}
         if not state.per_video_comments:
@@ -400,9 +412,6 @@ class YouTubeConnector:
                     self.account.handle, refused.reason,
                 )
                 state.per_video_comments = True
-            except _OutOfQuota:
-                run.out_of_quota = True
-                return False
         recent = sorted(state.videos, key=lambda v: int(state.videos[v][1]), reverse=True)[: self.recent_videos]
         complete = True
         for video_id in recent:
@@ -413,9 +422,6 @@ class YouTubeConnector:
                 )
             except _Tolerated:
                 continue  # comments disabled on this video
-            except _OutOfQuota:
-                run.out_of_quota = True
-                return False
         return complete
 
     def _thread_sweep(
@@ -483,7 +489,7 @@ class YouTubeConnector:
         if not thread_id:
             return 0
         top_snippet = top.get("snippet") or {}
-        updated = int(_parse_time(top_snippet.get("updatedAt") or top_snippet.get("publishedAt")).timestamp())
+        updated = int(parse_utc(top_snippet.get("updatedAt") or top_snippet.get("publishedAt")).timestamp())
         count = int(snippet.get("totalReplyCount") or 0)
         previous = state.threads.get(thread_id)
         changed = previous is None or int(previous[1]) != updated
@@ -541,7 +547,7 @@ class YouTubeConnector:
             kind=ItemKind.POST,
             text=f"{title}\n\n{description}".strip(),
             author=str(snippet.get("channelTitle") or state.channel_title),
-            created_at=_parse_time(snippet.get("publishedAt")),
+            created_at=parse_utc(snippet.get("publishedAt")),
             permalink=f"https://www.youtube.com/watch?v={video_id}",
             media=tuple(self._thumbnail(video_id, snippet.get("thumbnails") or {})),
             # A video seen before with a different title or description was edited (time unknown).
@@ -558,7 +564,7 @@ class YouTubeConnector:
                 yield Media(
                     kind=MediaKind.IMAGE,
                     url=str(url),
-                    download_url=_rewrite(str(url), self.media_base_url),
+                    download_url=rewrite_url(str(url), self.media_base_url),
                     external_id=f"{video_id}:{size}",
                 )
                 return
@@ -568,8 +574,8 @@ class YouTubeConnector:
     ) -> Item:
         snippet = comment.get("snippet") or {}
         comment_id = str(comment.get("id"))
-        published = _parse_time(snippet.get("publishedAt"))
-        updated = _parse_time(snippet.get("updatedAt") or snippet.get("publishedAt"))
+        published = parse_utc(snippet.get("publishedAt"))
+        updated = parse_utc(snippet.get("updatedAt") or snippet.get("publishedAt"))
         author_channel = str((snippet.get("authorChannelId") or {}).get("value") or "")
         video = str(video_id or snippet.get("videoId") or "")
         attributes = {"authorChannelId": author_channel}
@@ -621,18 +627,13 @@ class YouTubeConnector:
         except google.auth.exceptions.TransportError as exc:
             raise TransientError(f"could not reach Google to refresh the OAuth token: {type(exc).__name__}") from exc
         except TimeoutError as exc:
-            raise TransientError(f"YouTube did not answer within {self.env.timeout_seconds:.0f}s") from exc
+            raise timed_out("YouTube", self.env.timeout_seconds) from exc
         except (OSError, httplib2.HttpLib2Error) as exc:
-            raise TransientError(f"could not reach YouTube at {self.base_url}: {type(exc).__name__}") from exc
+            raise unreachable("YouTube", self.base_url, exc) from exc
         body_bytes = content if isinstance(content, bytes) else str(content).encode("utf-8")
         raw = RawCapture(uri=uri, body=body_bytes, captured_at=now)
         run.captures.append(raw)
-        try:
-            body = json.loads(body_bytes)
-        except ValueError as exc:
-            raise UnexpectedResponse(f"YouTube sent malformed JSON from {urlsplit(uri).path}") from exc
-        if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
-            raise UnexpectedResponse(f"YouTube sent an unexpected document from {urlsplit(uri).path}")
+        body = json_document(body_bytes, "YouTube", urlsplit(uri).path, lambda b: isinstance(b.get("items", []), list))
         return _Page(body, raw)
 
     def _raise_for(self, exc: HttpError, now: datetime, tolerate: set[str] | frozenset[str]) -> None:
@@ -657,7 +658,7 @@ class YouTubeConnector:
                 "YOUTUBE_API_KEY and that the YouTube Data API v3 is enabled for its Google Cloud project."
             ) from exc
         if status >= 500:
-            raise TransientError(f"YouTube server error {status} for {handle}") from exc
+            raise server_error("YouTube", status, handle) from exc
         raise UnexpectedResponse(f"YouTube answered {status} {reason or ''} for {handle}: {message}") from exc
 
 
@@ -666,7 +667,7 @@ def _playlist_entry(entry: dict[str, Any]) -> tuple[str, str, int]:
     details = entry.get("contentDetails") or {}
     video_id = str(details.get("videoId") or (snippet.get("resourceId") or {}).get("videoId") or "")
     published = str(details.get("videoPublishedAt") or snippet.get("publishedAt") or "")
-    return video_id, _fingerprint(snippet), int(_parse_time(published).timestamp())
+    return video_id, _fingerprint(snippet), int(parse_utc(published).timestamp())
 
 
 def _fingerprint(snippet: dict[str, Any]) -> str:
@@ -730,32 +731,3 @@ def _without_key(uri: str) -> str:
     parts = urlsplit(uri)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "key"]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
-
-
-def _parse_time(value: Any) -> datetime:
-    if not value:
-        return datetime(1970, 1, 1, tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _rewrite(url: str, base: str) -> str:
-    if not base:
-        return ""
-    parts = urlsplit(url)
-    return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _int_option(options: Any, name: str, default: int, handle: str) -> int:
-    value = str(options.get(name, default)).strip()
-    try:
-        return int(value)
-    except ValueError:
-        raise NotConfigured(f"YouTube channel {handle}: option {name} must be a whole number, not {value!r}") from None
-
-
-def _url_option(value: str, name: str, handle: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise NotConfigured(f"YouTube channel {handle}: option {name} must be an http(s) URL, not {value!r}")
-    return value.strip().rstrip("/")
