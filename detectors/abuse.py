@@ -170,6 +170,9 @@ class AbuseAnalyser:
             cats["profanity"] = max(p, 0.6 if swearing else 0.0)
         if cats and "threat" not in cats and by_kind.get("violence") and not cats.keys() <= {"profanity"}:
             cats["threat"] = max(0.6, probs["threat"])  # abusive and violent: treat as a threat
+        staff_named = any(t.kind in ("staff_title", "staff_role") for t in prep.targets)
+        if cats and "hate" not in cats and by_kind.get("identity") and not staff_named:
+            cats["hate"] = max(0.6, probs["hate"])  # abuse that names a group: an identity attack
         if not cats:
             return None
         spans: dict[str, tuple[tuple[int, int], ...]] = {}

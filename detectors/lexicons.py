@@ -180,6 +180,12 @@ VIOLENCE_PATTERNS: tuple[str, ...] = (
     r"slap\w*|smack\w*|batter|battered|bullets?|knife|knives|bomb|bombed|execute|executed|strangl\w*|"
     r"beat (?:up|the shit)|torture\w*|gassed|exterminat\w*|slaughter\w*|behead\w*)\b",
 )
+# A group named in a comment already found abusive makes the abuse an identity attack.
+IDENTITY_PATTERNS: tuple[str, ...] = (
+    r"\b(?:muslims|moslems|islam|jews|jewish|blacks|black people|arabs|africans|mexicans|pakistanis|"
+    r"romanians|gypsies|travellers|immigrants?|illegals|migrants?|refugees?|asylum seekers?|foreigners|"
+    r"gays|lesbians|homosexuals?|trans people|transgender|queers?|disabled people|islamists?|muzzies)\b",
+)
 PROFANITY_WORDS: tuple[str, ...] = (
     "fuck", "fucks", "fucked", "fucking", "fuckin", "fuckers", "fucker", "motherfucker",
     "motherfuckers", "mf", "wtf", "shit", "shits", "shitty", "bullshit", "crap", "crappy", "piss",
@@ -315,6 +321,7 @@ ABUSE_PATTERNS = PatternSet(
         "insult": INSULT_PATTERNS,
         "profanity": PROFANITY_PATTERNS,
         "violence": VIOLENCE_PATTERNS,
+        "identity": IDENTITY_PATTERNS,
     }
 )
 TARGET_PATTERNS = PatternSet(

@@ -196,3 +196,9 @@ def test_violent_words_turn_abuse_into_a_threat_but_slang_does_not() -> None:
     assert "abuse.threat" in categories(scan(detector, "you stupid idiot, someone will stab you one day"))
     slang = scan(detector, "you idiot, it's dead easy")
     assert categories(slang) == {"abuse.insult"}
+
+
+def test_abuse_naming_a_group_is_an_identity_attack() -> None:
+    detector = AbuseDetector()
+    assert "abuse.hate" in categories(scan(detector, "these refugees are fucking idiots"))
+    assert "abuse.hate" not in categories(scan(detector, "the refugee appeal raised £300, thank you"))
