@@ -34,9 +34,22 @@ from connectors.base import (
     ConnectorError,
     NotConfigured,
     RateLimited,
-    TransientError,
     UnexpectedResponse,
 )
+from connectors.common import (
+    account_secret,
+    json_document,
+    json_object_or_empty,
+    per_account_name,
+    rewrite_url,
+    server_error,
+    text_hash,
+    timed_out,
+    unreachable,
+)
+from connectors.common import env_suffix as env_suffix
+from connectors.common import int_option as _int_option
+from connectors.common import url_option as _url_option
 from monitor.domain import Account, Cursor, FetchResult, Item, ItemKind, Media, MediaKind, RawCapture, Usage
 
 log = logging.getLogger(__name__)
@@ -181,18 +194,15 @@ class InstagramGraphConnector:
         self.account = account
         self.env = env
         self.handle = account.handle.lstrip("@")
-        self.token_name = f"{TOKEN_NAME}_{env_suffix(self.handle)}"
-        token = env.secret(self.token_name)
-        if not token:
-            self.token_name = TOKEN_NAME
-            token = env.secret(TOKEN_NAME)
-        if not token:
+        secret = account_secret(env, TOKEN_NAME, self.handle)
+        self.token_name = secret.name  # a refreshed token is saved under the name it came from
+        if not secret.value:
             raise NotConfigured(
                 f"Instagram account @{self.handle}: no access token. Set {TOKEN_NAME} (or "
-                f"{TOKEN_NAME}_{env_suffix(self.handle)} for this account only) in the environment or as a "
+                f"{per_account_name(TOKEN_NAME, self.handle)} for this account only) in the environment or as a "
                 "systemd credential; docs/instagram.md explains how to create one."
             )
-        self.token = token
+        self.token = secret.value
         opts = account.options
         self.user_id = opts.get("ig_user_id", "").strip() or "me"
         self.base_url = url_option(opts.get("api_base_url", DEFAULT_BASE), "api_base_url", self.handle)
@@ -290,7 +300,7 @@ class InstagramGraphConnector:
             all_known = True
             for node in page.data:
                 post = self._post(node, page.raw)
-                caption_hash = _hash(post.text)
+                caption_hash = text_hash(post.text)
                 listed[post.external_id] = (post, _int(node.get("comments_count")), caption_hash)
                 oldest = post.created_at if oldest is None else min(oldest, post.created_at)
                 all_known = all_known and post.external_id in state.media
@@ -332,7 +342,7 @@ class InstagramGraphConnector:
                 Media(
                     MediaKind.VIDEO if kind == "VIDEO" else MediaKind.IMAGE,
                     url,
-                    rewrite(url, self.media_base_url),
+                    rewrite_url(url, self.media_base_url),
                     external_id=str(node.get("id") or ""),
                 )
             )
@@ -341,7 +351,7 @@ class InstagramGraphConnector:
             # The still is what the face and text detectors can read of a video.
             found.append(
                 Media(
-                    MediaKind.IMAGE, thumb, rewrite(thumb, self.media_base_url), external_id=str(node.get("id") or "")
+                    MediaKind.IMAGE, thumb, rewrite_url(thumb, self.media_base_url), external_id=str(node.get("id") or "")
                 )
             )
         return found
@@ -441,7 +451,7 @@ class InstagramGraphConnector:
             )
             return _TokenInfo(fingerprint, info.expires_at, now + REFRESH_RETRY)
         run.usage = run.usage + Usage(api_calls=1)
-        body = _json_object(response.content)
+        body = json_object_or_empty(response.content)
         new_token = str(body.get("access_token") or "")
         if response.status_code != 200 or not new_token:
             code = _int((body.get("error") or {}).get("code") if isinstance(body.get("error"), dict) else None)
@@ -478,9 +488,9 @@ class InstagramGraphConnector:
         try:
             response = self.client.get(url, params={**params, "access_token": self.token})
         except httpx.TimeoutException as exc:
-            raise TransientError(f"Instagram did not answer within {self.env.timeout_seconds:.0f}s") from exc
+            raise timed_out("Instagram", self.env.timeout_seconds) from exc
         except httpx.HTTPError as exc:
-            raise TransientError(f"could not reach Instagram at {self.base_url}: {type(exc).__name__}") from exc
+            raise unreachable("Instagram", self.base_url, exc) from exc
         run.usage = run.usage + Usage(api_calls=1)
         body_bytes = response.content.replace(self.token.encode(), REDACTED)
         if response.status_code != 200:
@@ -493,19 +503,14 @@ class InstagramGraphConnector:
             status=response.status_code,
         )
         run.captures.append(raw)
-        try:
-            body = json.loads(body_bytes)
-        except ValueError as exc:
-            raise UnexpectedResponse(f"Instagram sent malformed JSON from {path}") from exc
-        if not isinstance(body, dict):
-            raise UnexpectedResponse(f"Instagram sent an unexpected document from {path}")
+        body = json_document(body_bytes, "Instagram", path)
         if isinstance(body.get("error"), dict):
             self._raise_for_error(response, now)
         return _Page(body, raw)
 
     def _raise_for_error(self, response: httpx.Response, now: datetime) -> None:
         status = response.status_code
-        error = _json_object(response.content).get("error")
+        error = json_object_or_empty(response.content).get("error")
         error = error if isinstance(error, dict) else {}
         code = _int(error.get("code"))
         message = str(error.get("message") or "")[:200].replace(self.token, "***")
@@ -524,7 +529,7 @@ class InstagramGraphConnector:
         if status in (401, 403) or code in AUTH_CODES or error.get("type") == "OAuthException":
             raise AuthFailed(self._auth_message(status, message))
         if status >= 500 or code in (1, 2):
-            raise TransientError(f"Instagram server error {status} for @{self.handle}")
+            raise server_error("Instagram", status, f"@{self.handle}")
         raise UnexpectedResponse(f"Instagram answered {status} for @{self.handle}: {message or 'no details given'}")
 
     def _auth_message(self, status: int, detail: str = "") -> str:
@@ -540,7 +545,7 @@ def _retry_after(headers: httpx.Headers) -> timedelta:
     if value.isdigit():
         return timedelta(seconds=int(value))
     for name in ("x-business-use-case-usage", "x-app-usage"):
-        usage = _json_object(headers.get(name, "").encode())
+        usage = json_object_or_empty(headers.get(name, "").encode())
         minutes = [
             _int(entry.get("estimated_time_to_regain_access"))
             for entries in usage.values()
@@ -569,18 +574,6 @@ def _has_next(body: dict[str, Any]) -> bool:
     """Instagram says there is more after this page."""
     paging = body.get("paging")
     return isinstance(paging, dict) and bool(paging.get("next"))
-
-
-def _json_object(content: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(content)
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def _int(value: Any) -> int:
@@ -615,33 +608,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def rewrite(url: str, base: str) -> str:
-    """The same path on ``base`` (a proxy or test server), or "" when no rewriting is set."""
-    if not base:
-        return ""
-    parts = urlsplit(url)
-    return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def env_suffix(handle: str) -> str:
-    """A handle as an environment variable suffix (``st.marys_school`` -> ``ST_MARYS_SCHOOL``)."""
-    return "".join(ch if ch.isalnum() else "_" for ch in handle.upper())
+# The option helpers by their old names (connectors/common.py has the shared versions).
+rewrite = rewrite_url
 
 
 def int_option(options: Any, name: str, default: int, handle: str) -> int:
     """A whole-number account option, or NotConfigured naming the option."""
-    value = str(options.get(name, default)).strip()
-    try:
-        return int(value)
-    except ValueError:
-        raise NotConfigured(
-            f"Instagram account @{handle}: option {name} must be a whole number, not {value!r}"
-        ) from None
+    return _int_option(options, name, default, f"Instagram account @{handle}")
 
 
 def url_option(value: str, name: str, handle: str) -> str:
     """An http(s) URL account option without its trailing slash, or NotConfigured."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise NotConfigured(f"Instagram account @{handle}: option {name} must be an http(s) URL, not {value!r}")
-    return value.strip().rstrip("/")
+    return _url_option(value, name, f"Instagram account @{handle}")
