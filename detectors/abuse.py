@@ -36,6 +36,7 @@ ABUSIVE_THRESHOLD = 0.75
 HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.70, "sexual": 0.70, "threat": 0.30}
 # A swear word alone is flagged only when the model agrees a little: "I fucking loved that cat".
 SWEARING_THRESHOLD = 0.40
+WEAK_FACTOR = 0.8  # a weak insult word needs a target and most of the model's agreement
 POLICE = ("threat", "sexual", "sexist", "hate")
 
 # Invisible to the reader but noise to the model: links, @handles, HTML entities, placeholders.
@@ -158,7 +159,7 @@ class AbuseAnalyser:
         if strong and (has_target or p >= SWEARING_THRESHOLD):
             cats["insult"] = max(0.75, p)
         elif (p >= ABUSIVE_THRESHOLD and (has_target or weak)) or (
-            weak and has_target and p >= ABUSIVE_THRESHOLD * 0.8
+            weak and has_target and p >= ABUSIVE_THRESHOLD * WEAK_FACTOR
         ):
             cats["insult"] = p
         swearing = [

@@ -156,13 +156,17 @@ INSULT_WORDS: tuple[str, ...] = (
     "stupid", "dumb", "thick", "clueless", "useless", "incompetent", "pathetic", "disgrace",
     "disgusting", "vile", "bitch", "bitches", "douche", "douchebag", "jackass", "clown", "fool",
     "liar", "lying", "dickless", "gobshite", "bitchass", "sleazebag", "slimeball", "snake",
+    "coward", "cowards", "traitor", "traitors", "ignorant", "delusional", "deluded", "hypocrite", "hypocrites",
+    "fraud", "corrupt", "brainless", "spineless", "gutless", "nasty", "evil", "vermin", "trash",
 )  # fmt: skip
 # The weak words in INSULT_WORDS: parents use them in fair complaints ("useless at replying"),
 # so they only count alongside a target and a model score, never alone.
 WEAK_INSULTS: frozenset[str] = frozenset(
     {"stupid", "dumb", "thick", "clueless", "useless", "incompetent", "pathetic", "disgrace",
      "disgusting", "vile", "clown", "fool", "liar", "lying", "snake", "ugly", "pig", "creep",
-     "freak", "weirdo", "psycho", "loser", "losers", "scum"}
+     "freak", "weirdo", "psycho", "loser", "losers", "scum", "coward", "cowards", "traitor", "traitors", "ignorant", "delusional", "deluded",
+     "hypocrite", "hypocrites", "fraud", "corrupt", "brainless", "spineless", "gutless", "nasty", "evil",
+     "vermin", "trash"}
 )  # fmt: skip
 INSULT_PATTERNS: tuple[str, ...] = (
     r"\b(?:" + "|".join(re.escape(w) for w in INSULT_WORDS) + r")\b",
