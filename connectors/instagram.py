@@ -19,7 +19,6 @@ when its rate controller wants to wait, this poll stops and hands back what it h
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -32,7 +31,6 @@ from typing import Any, Literal
 
 import instaloader
 import requests
-from requests.adapters import HTTPAdapter
 
 from connectors.base import (
     AuthFailed,
@@ -43,7 +41,15 @@ from connectors.base import (
     TransientError,
     UnexpectedResponse,
 )
-from connectors.instagram_graph import int_option, rewrite, url_option
+from connectors.common import (
+    HostRewriteAdapter,
+    int_option,
+    rewrite_url,
+    server_error,
+    text_hash,
+    timed_out,
+    url_option,
+)
 from monitor.domain import Account, Cursor, FetchResult, Item, ItemKind, Media, MediaKind, RawCapture, Usage
 
 log = logging.getLogger(__name__)
@@ -91,25 +97,18 @@ class _Seen:
     retry_after: str = ""
 
 
-class _Recorder(HTTPAdapter):
+class _Recorder(HostRewriteAdapter):
     """Rewrites Instagram's hosts to the configured bases, applies the timeout, keeps each answer."""
 
     def __init__(self, bases: dict[str, str], timeout: float, clock: Any) -> None:
-        super().__init__(max_retries=0)
-        self.bases = bases
-        self.timeout = timeout
+        super().__init__(bases, timeout)
         self.clock = clock
         self.last: _Seen | None = None
         self.captures: list[RawCapture] = []
         self.calls = 0
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        original = request.url or ""
-        for host, base in self.bases.items():
-            if original.startswith(host + "/") and base != host:
-                request.url = base + original[len(host) :]
-                kwargs["proxies"] = requests.utils.get_environ_proxies(request.url)
-        kwargs["timeout"] = self.timeout
+        original = request.url or ""  # evidence names Instagram's own URL, not the rewritten one
         self.last = None
         self.calls += 1
         response = super().send(request, **kwargs)
@@ -242,16 +241,17 @@ class InstaloaderConnector:
         self.env = env
         self.handle = account.handle.lstrip("@").lower()
         opts = account.options
-        self.backoff = timedelta(hours=max(1, int_option(opts, "backoff_hours", 6, self.handle)))
-        self.sweep_every = timedelta(hours=int_option(opts, "full_sweep_hours", 24, self.handle))
+        who = f"Instagram account @{self.handle}"
+        self.backoff = timedelta(hours=max(1, int_option(opts, "backoff_hours", 6, who)))
+        self.sweep_every = timedelta(hours=int_option(opts, "full_sweep_hours", 24, who))
         # Up to three pinned posts sit above newer ones: four known posts in a row end the news.
-        self.known_run = max(1, int_option(opts, "known_run", 4, self.handle))
+        self.known_run = max(1, int_option(opts, "known_run", 4, who))
         # Gentle by default: fewer requests a poll means fewer blocks; a big first read is spread
         # out. Comment reads only: the listing always completes, so every poll makes progress.
-        self.max_requests = max(1, int_option(opts, "max_comment_requests_per_poll", 100, self.handle))
+        self.max_requests = max(1, int_option(opts, "max_comment_requests_per_poll", 100, who))
         media_base = opts.get("media_base_url", "").strip()
-        self.media_base_url = url_option(media_base, "media_base_url", self.handle) if media_base else ""
-        bases = {host: url_option(opts.get(name, host), name, self.handle) for host, name in HOSTS.items()}
+        self.media_base_url = url_option(media_base, "media_base_url", who) if media_base else ""
+        bases = {host: url_option(opts.get(name, host), name, who) for host, name in HOSTS.items()}
         self.recorder = _Recorder(bases, env.timeout_seconds, env.clock)
         # One context for the connector's life: instaloader's rate controller counts across polls.
         self.context = _Context(self.recorder, env.timeout_seconds)
@@ -332,7 +332,7 @@ class InstaloaderConnector:
                 count = _comment_count(node)
                 item = self._post(post, self._raw(post_id))
             before = known.get(post_id)
-            caption_hash = _hash(item.text)
+            caption_hash = text_hash(item.text)
             if before is None or before.caption_hash != caption_hash:
                 items[post_id] = item  # new, or an edited caption: storage makes a revision
                 run = 0
@@ -402,9 +402,9 @@ class InstaloaderConnector:
     def _media(self, is_video: bool, display_url: str | None, video_url: str | None) -> list[Media]:
         found: list[Media] = []
         if is_video and video_url:
-            found.append(Media(MediaKind.VIDEO, video_url, rewrite(video_url, self.media_base_url)))
+            found.append(Media(MediaKind.VIDEO, video_url, rewrite_url(video_url, self.media_base_url)))
         if display_url:  # a photo, or a video's still (what the face and text detectors can read)
-            found.append(Media(MediaKind.IMAGE, display_url, rewrite(display_url, self.media_base_url)))
+            found.append(Media(MediaKind.IMAGE, display_url, rewrite_url(display_url, self.media_base_url)))
         return found
 
     def _comments(
@@ -497,7 +497,7 @@ class _ErrorMap:
         text = (seen.body[:2000].decode("utf-8", "replace") if seen else "") + " " + str(exc)
         lowered = text.lower()
         if seen is None and _caused_by(exc, requests.Timeout):
-            return TransientError(f"Instagram did not answer within {c.env.timeout_seconds:.0f}s")
+            return timed_out("Instagram", c.env.timeout_seconds)
         if seen is None and _caused_by(exc, requests.RequestException):
             return TransientError(f"could not reach Instagram for @{c.handle}: {type(_root(exc)).__name__}")
         if status == 200 and seen is not None and seen.body.strip() == b"{}":
@@ -535,7 +535,7 @@ class _ErrorMap:
         if status in (401, 403):
             return c.session_rejected(f"HTTP {status}") if c.logged_in else c.blocked(f"HTTP {status}", now)
         if status >= 500:
-            return TransientError(f"Instagram server error {status} for @{c.handle}")
+            return server_error("Instagram", status, f"@{c.handle}")
         if status == 400 or isinstance(exc, instaloader.QueryReturnedBadRequestException):
             return c.blocked("query refused with HTTP 400; also check that instaloader is up to date", now)
         if status == 200 and _caused_by(exc, json.JSONDecodeError):
@@ -604,7 +604,3 @@ def _root(exc: BaseException) -> BaseException:
     while exc.__cause__ or exc.__context__:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return exc
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
