@@ -6,6 +6,9 @@ to quote what it must catch.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,3 +205,29 @@ def test_abuse_naming_a_group_is_an_identity_attack() -> None:
     detector = AbuseDetector()
     assert "abuse.hate" in categories(scan(detector, "these refugees are fucking idiots"))
     assert "abuse.hate" not in categories(scan(detector, "the refugee appeal raised £300, thank you"))
+
+
+def test_hallmon_check_jsonl_reports_the_demo_comments() -> None:
+    """The real command, as the benchmark and a member of staff use it."""
+    lines = [
+        {"id": "hartley", "kind": "comment", "text": DEMO},
+        {"id": "praise", "kind": "comment", "text": "Fantastic effort from everyone, well done!"},
+        {"id": "office", "kind": "comment", "text": "Please contact the school office if you have concerns."},
+        {"id": "threat", "kind": "reply", "text": "Watch your back Mrs Smith, I know where you live."},
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "check", "--jsonl", "-"],
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    out = {o["id"]: o for o in map(json.loads, done.stdout.splitlines())}
+    hartley = [f for f in out["hartley"]["findings"] if f["clause"] == "appendix-1"]
+    assert [(f["category"], f["severity"]) for f in hartley] == [("abuse.insult", "high")]
+    assert hartley[0]["detector"].startswith("abuse@")
+    assert [DEMO[s:e] for s, e in hartley[0]["spans"]][:1] == ["Mr Hartley"]
+    assert out["praise"]["findings"] == [] and out["office"]["findings"] == []
+    threat = [f for f in out["threat"]["findings"] if f["category"] == "abuse.threat"]
+    assert threat and threat[0]["severity"] == "critical" and "police" in threat[0]["explanation"]
