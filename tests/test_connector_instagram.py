@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,23 +13,14 @@ import pytest
 from connectors.base import AuthFailed, ConnectorEnv, NotConfigured, RateLimited, TransientError, UnexpectedResponse
 from connectors.instagram import InstaloaderConnector
 from monitor.domain import Account, ItemKind, MediaKind
-from tests.fakes.instagram_kit import SCHOOL, WAIT_BODY, FakeWeb, connector, school_account, state_dir
+from tests.fakes.instagram_kit import SCHOOL, WAIT_BODY, FakeWeb, connector, serve_school, state_dir
+from tests.fakes.kit_support import platform_fixture  # noqa: F401 (the "platform" fixture)
 from tests.fakes.server import FakePlatform, Request, Response
 
 
 @pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    fake = FakePlatform()
-    with fake.running():
-        yield fake
-
-
-@pytest.fixture
 def fake(platform: FakePlatform) -> FakeWeb:
-    state = FakeWeb()
-    school_account(state)
-    state.install(platform)
-    return state
+    return serve_school(platform)
 
 
 def _api_error(platform: FakePlatform, status: int, body: object, headers: dict[str, str] | None = None) -> None:

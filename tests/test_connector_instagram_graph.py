@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,23 +11,14 @@ import pytest
 from connectors.base import AuthFailed, ConnectorEnv, NotConfigured, RateLimited, TransientError, UnexpectedResponse
 from connectors.instagram_graph import InstagramGraphConnector
 from monitor.domain import Account, ItemKind, MediaKind
-from tests.fakes.instagram_graph_kit import NOW, SCHOOL, TOKEN, FakeGraph, connector, school_account
+from tests.fakes.instagram_graph_kit import NOW, SCHOOL, TOKEN, FakeGraph, connector, serve_school
+from tests.fakes.kit_support import platform_fixture  # noqa: F401 (the "platform" fixture)
 from tests.fakes.server import FakePlatform, Request, Response
 
 
 @pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    fake = FakePlatform()
-    with fake.running():
-        yield fake
-
-
-@pytest.fixture
 def fake(platform: FakePlatform) -> FakeGraph:
-    state = FakeGraph()
-    school_account(state)
-    state.install(platform)
-    return state
+    return serve_school(platform)
 
 
 def _by_text(result: object, text: str) -> object:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,27 +17,14 @@ from connectors.base import (
     UnexpectedResponse,
 )
 from connectors.x import XConnector
+from monitor.clock import ManualClock
 from monitor.domain import Account, ItemKind, MediaKind, Usage
 from tests.fakes import x_kit
+from tests.fakes.kit_support import platform_fixture  # noqa: F401 (the "platform" fixture)
 from tests.fakes.server import FakePlatform, Response
 from tests.fakes.x_kit import SCHOOL_ID, TOKEN, FakeX, build, fixture
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    fake = FakePlatform()
-    with fake.running():
-        yield fake
 
 
 def _serve_raw(platform: FakePlatform, timeline: object, mentions: object = None) -> None:
@@ -86,21 +72,21 @@ def test_paginates_then_resumes_after_restart_with_only_new_items(platform: Fake
     for n in range(230):
         fake.add_post(NOW - timedelta(days=30, minutes=-n), f"Archive post {n}")
     fake.install(platform)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     first = build(platform, clock=clock).fetch(None)
     assert len(first.items) == 230
     assert platform.count(f"/2/users/{SCHOOL_ID}/tweets") == 3  # 100 + 100 + 30
     assert first.usage.billed_reads == 230
 
-    clock.now += timedelta(minutes=15)
-    new_post = fake.add_post(clock.now - timedelta(minutes=5), "Sports day is on Friday")
-    reply = fake.add_reply(clock.now - timedelta(minutes=4), new_post, "@oakfieldprimary What time?", "1400000000000009100")
+    clock.advance(timedelta(minutes=15))
+    new_post = fake.add_post(clock.current - timedelta(minutes=5), "Sports day is on Friday")
+    reply = fake.add_reply(clock.current - timedelta(minutes=4), new_post, "@oakfieldprimary What time?", "1400000000000009100")
     restarted = build(platform, clock=clock)  # a new instance with the stored cursor
     second = restarted.fetch(first.cursor)
     assert {i.external_id for i in second.items} == {new_post["id"], reply["id"]}
     assert next(i for i in second.items if i.external_id == reply["id"]).parent_external_id == new_post["id"]
 
-    clock.now += timedelta(minutes=15)
+    clock.advance(timedelta(minutes=15))
     calls = len(platform.requests)
     third = build(platform, clock=clock).fetch(second.cursor)
     assert third.items == () and third.usage.billed_reads == 0  # unchanged: nothing billed
@@ -110,14 +96,14 @@ def test_paginates_then_resumes_after_restart_with_only_new_items(platform: Fake
 def test_overlap_catches_a_late_indexed_mention_without_duplicates(platform: FakePlatform) -> None:
     fake = x_kit.small_account(NOW)
     fake.install(platform)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     first = build(platform, clock=clock).fetch(None)
     # A mention written a minute before that poll, which X's index only shows now.
     late = fake.add_reply(NOW - timedelta(minutes=1), fake.posts[-1], "@oakfieldprimary late one", "1400000000000009200")
-    clock.now += timedelta(minutes=15)
+    clock.advance(timedelta(minutes=15))
     second = build(platform, clock=clock).fetch(first.cursor)
     assert [i.external_id for i in second.items] == [late["id"]]
-    clock.now += timedelta(minutes=15)
+    clock.advance(timedelta(minutes=15))
     assert build(platform, clock=clock).fetch(second.cursor).items == ()
 
 
@@ -137,13 +123,13 @@ def test_reply_threads_come_from_conversation_search(platform: FakePlatform) -> 
 def test_edit_and_deletion_are_reported(platform: FakePlatform) -> None:
     fake = x_kit.small_account(NOW)
     fake.install(platform)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     first = build(platform, clock=clock).fetch(None)
     original = fake.posts[-2]
     fake.edit(original, NOW + timedelta(minutes=3), "Post 10: news from Oakfield (corrected)")
     doomed = fake.posts[-2]  # post 11
     fake.delete(doomed)
-    clock.now += timedelta(hours=25)  # past the daily deletion check
+    clock.advance(timedelta(hours=25))  # past the daily deletion check
     second = build(platform, clock=clock).fetch(first.cursor)
     (edited,) = [i for i in second.items if i.kind == ItemKind.POST]
     assert edited.external_id == original["id"] and edited.edited_at is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,27 +19,14 @@ from connectors.base import (
     UnexpectedResponse,
 )
 from connectors.youtube import YouTubeConnector
+from monitor.clock import ManualClock
 from monitor.domain import Account, ItemKind, MediaKind, Usage
 from tests.fakes import youtube_kit
+from tests.fakes.kit_support import platform_fixture  # noqa: F401 (the "platform" fixture)
 from tests.fakes.server import FakePlatform, Response
 from tests.fakes.youtube_kit import API_KEY, CHANNEL_ID, UPLOADS, FakeYouTube, build, fixture, quota_error
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    fake = FakePlatform()
-    with fake.running():
-        yield fake
 
 
 def _recorded_channel(platform: FakePlatform) -> None:
@@ -81,7 +67,7 @@ def test_pages_resumes_after_restart_and_an_unchanged_channel_costs_one_unit(pla
     fake = youtube_kit.small_channel(NOW)
     fake.page_cap = 5
     fake.install(platform)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     first = build(platform, clock=clock).fetch(None)
     posts = [i for i in first.items if i.kind == ItemKind.POST]
     replies = [i for i in first.items if i.kind == ItemKind.REPLY]
@@ -95,17 +81,17 @@ def test_pages_resumes_after_restart_and_an_unchanged_channel_costs_one_unit(pla
 
     cursor = first.cursor
     for _ in range(4):  # uploads, comments, uploads, comments: one unit each
-        clock.now += timedelta(minutes=15)
+        clock.advance(timedelta(minutes=15))
         result = build(platform, clock=clock).fetch(cursor)
         assert result.items == () and result.usage == Usage(api_calls=1, quota_units=1)
         cursor = result.cursor
 
-    new_video = fake.add_video(clock.now, "Harvest festival")
-    thread = fake.add_comment(fake.videos[3], clock.now, "Great work", "Parent Elm")
-    fake.add_reply(thread, clock.now, "Thanks!", "Oakfield Primary")
+    new_video = fake.add_video(clock.current, "Harvest festival")
+    thread = fake.add_comment(fake.videos[3], clock.current, "Great work", "Parent Elm")
+    fake.add_reply(thread, clock.current, "Thanks!", "Oakfield Primary")
     seen: set[str] = set()
     for _ in range(2):  # one probe per poll: both changes are found within two polls
-        clock.now += timedelta(minutes=15)
+        clock.advance(timedelta(minutes=15))
         result = build(platform, clock=clock).fetch(cursor)
         seen |= {i.external_id for i in result.items}
         cursor = result.cursor
@@ -115,7 +101,7 @@ def test_pages_resumes_after_restart_and_an_unchanged_channel_costs_one_unit(pla
 def test_edits_and_deletions(platform: FakePlatform) -> None:
     fake = youtube_kit.small_channel(NOW)
     fake.install(platform)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     options = {"probes_per_poll": "2"}
     first = build(platform, clock=clock, options=options).fetch(None)
     edited_video = fake.videos[1]
@@ -124,7 +110,7 @@ def test_edits_and_deletions(platform: FakePlatform) -> None:
     fake.delete_video(gone_video)
     thread = fake.threads[-1]
     fake.edit_comment(thread, NOW + timedelta(minutes=5), "Brilliant assembly! (edited)")
-    clock.now += timedelta(minutes=15)
+    clock.advance(timedelta(minutes=15))
     second = build(platform, clock=clock, options=options).fetch(first.cursor)
     by_id = {i.external_id: i for i in second.items}
     assert set(by_id) == {edited_video["id"], thread["id"]}
@@ -265,19 +251,19 @@ def test_daily_deep_sweep_finds_late_replies_and_edits_on_old_items(platform: Fa
         fake.add_comment(fake.videos[0], NOW - timedelta(hours=1, minutes=n), f"Comment {n}", "Parent Hazel")
     fake.page_cap = 10
     fake.install(platform)
-    clock = Clock(NOW)
+    clock = ManualClock(NOW)
     cursor = build(platform, clock=clock).fetch(None).cursor
     reply = fake.add_reply(old_thread, NOW + timedelta(minutes=1), "@Parent Gorse you again", "Parent Ivy")
     fake.edit_video(old_video, "Video 0: Oakfield news (renamed)")
     found: set[str] = set()
     for _ in range(2):  # an ordinary poll of each probe stops at the first known page
-        clock.now += timedelta(minutes=15)
+        clock.advance(timedelta(minutes=15))
         result = build(platform, clock=clock).fetch(cursor)
         found |= {i.external_id for i in result.items}
         cursor = result.cursor
     assert found == set()
     for _ in range(2):  # a day later each probe reads everything once
-        clock.now += timedelta(hours=24)
+        clock.advance(timedelta(hours=24))
         result = build(platform, clock=clock).fetch(cursor)
         found |= {i.external_id for i in result.items}
         cursor = result.cursor

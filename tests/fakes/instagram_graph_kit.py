@@ -20,6 +20,7 @@ from connectors.base import ConnectorEnv
 from connectors.instagram_graph import InstagramGraphConnector
 from monitor.domain import Account
 from tests.fakes.contract import PlatformKit
+from tests.fakes.kit_support import error_answer
 from tests.fakes.server import FakePlatform, Request, Response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "instagram"
@@ -222,15 +223,21 @@ def connector(
     return InstagramGraphConnector(Account("instagram_graph", SCHOOL, options=opts), env)
 
 
-def _serve_account(platform: FakePlatform) -> None:
+def serve_school(platform: FakePlatform) -> FakeGraph:
+    """The school's account (see ``school_account``) served on the fake platform."""
     fake = FakeGraph()
     school_account(fake)
     fake.install(platform)
+    return fake
+
+
+def _serve_account(platform: FakePlatform) -> None:
+    serve_school(platform)
 
 
 def _serve_error(platform: FakePlatform, status: int, body: bytes, headers: dict[str, str]) -> None:
     _FAKES.setdefault(platform, FakeGraph())
-    platform.route("GET", "/", lambda _request: Response(status, body, {"Content-Type": "application/json", **headers}))
+    platform.route("GET", "/", lambda _request: error_answer(status, body, headers))
 
 
 def _build_unconfigured() -> InstagramGraphConnector:

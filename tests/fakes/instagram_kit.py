@@ -28,6 +28,7 @@ from connectors.base import ConnectorEnv
 from connectors.instagram import InstaloaderConnector
 from monitor.domain import Account
 from tests.fakes.contract import PlatformKit
+from tests.fakes.kit_support import error_answer
 from tests.fakes.server import FakePlatform, Request, Response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "instagram"
@@ -392,16 +393,22 @@ def connector(
     return InstaloaderConnector(Account("instagram", SCHOOL, options=opts), env)
 
 
-def _serve_account(platform: FakePlatform) -> None:
+def serve_school(platform: FakePlatform) -> FakeWeb:
+    """The school's account (see ``school_account``) served on the fake platform."""
     fake = FakeWeb()
     school_account(fake)
     fake.install(platform)
+    return fake
+
+
+def _serve_account(platform: FakePlatform) -> None:
+    serve_school(platform)
 
 
 def _serve_error(platform: FakePlatform, status: int, body: bytes, headers: dict[str, str]) -> None:
     """Every API query answers with the error; the public HTML pages stay up (they are not the API)."""
     fake = _FAKES.setdefault(platform, FakeWeb())
-    answer = Response(status, body, {"Content-Type": "application/json", **headers})
+    answer = error_answer(status, body, headers)
     platform.route("GET", "/", fake._page)
     for method, path in (("POST", "/graphql/query"), ("GET", "/graphql/query"), ("POST", "/api/"), ("GET", "/api/")):
         platform.route(method, path, lambda _request: answer)

@@ -17,6 +17,7 @@ from connectors.base import ConnectorEnv
 from connectors.x import XConnector
 from monitor.domain import Account
 from tests.fakes.contract import PlatformKit
+from tests.fakes.kit_support import error_answer
 from tests.fakes.server import FakePlatform, Request, Response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "x"
@@ -242,7 +243,7 @@ def _force_page_size(handler: Any, size: int) -> Any:
 
 def _serve_error(platform: FakePlatform, status: int, body: bytes, headers: dict[str, str]) -> None:
     for prefix in ("/2/users/", "/2/tweets"):
-        platform.route("GET", prefix, lambda _r: Response(status, body, {"Content-Type": "application/json", **headers}))
+        platform.route("GET", prefix, lambda _r: error_answer(status, body, headers))
 
 
 def _build_unconfigured() -> XConnector:

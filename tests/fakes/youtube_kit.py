@@ -18,6 +18,7 @@ from connectors.base import ConnectorEnv
 from connectors.youtube import YouTubeConnector
 from monitor.domain import Account
 from tests.fakes.contract import PlatformKit
+from tests.fakes.kit_support import error_answer
 from tests.fakes.server import FakePlatform, Request, Response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "youtube"
@@ -287,7 +288,7 @@ def _serve_account(platform: FakePlatform) -> None:
 
 
 def _serve_error(platform: FakePlatform, status: int, body: bytes, headers: dict[str, str]) -> None:
-    platform.route("GET", "/youtube/v3/", lambda _r: Response(status, body, {"Content-Type": "application/json", **headers}))
+    platform.route("GET", "/youtube/v3/", lambda _r: error_answer(status, body, headers))
 
 
 def _build_unconfigured() -> YouTubeConnector:
