@@ -291,6 +291,7 @@ def parser() -> argparse.ArgumentParser:
     imp = roster_sub.add_parser("import", help="replace a roster from a CSV export of the school's MIS")
     imp.add_argument("file")
     imp.add_argument("--kind", choices=["pupils", "staff"], required=True)
+    _config_after_action(imp)
 
     media = add("media", "manage the media register used for copyright checks")
     media_sub = media.add_subparsers(dest="media_command", metavar="ACTION", required=True)
@@ -300,6 +301,7 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--own", action="store_true", help="the school's own media (never flagged)")
     who.add_argument("--third-party", action="store_true", help="someone else's media (flagged when posted)")
     reg.add_argument("--label", default="", help="a note such as the photographer or agency")
+    _config_after_action(reg)
 
     _add_extra_commands(sub, add)
     return top
