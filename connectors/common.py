@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -164,6 +164,49 @@ def unreachable(platform: str, base_url: str, exc: BaseException) -> TransientEr
 def server_error(platform: str, status: int, subject: str) -> TransientError:
     """The failure for a 5xx answer: worth retrying later."""
     return TransientError(f"{platform} server error {status} for {subject}")
+
+
+# --- posts whose comments are read only when their count changes (both Instagram connectors) ---
+
+
+@dataclass(frozen=True)
+class KnownPost:
+    """What a cursor remembers of one post: its comment count, caption fingerprint and comment ids."""
+
+    comments: int
+    caption_hash: str
+    comment_ids: tuple[str, ...] = ()
+
+    def to_json(self) -> list[Any]:
+        """Compact cursor form: ``[count, caption hash, [comment ids]]``."""
+        return [self.comments, self.caption_hash, list(self.comment_ids)]
+
+    @classmethod
+    def from_json(cls, value: Any) -> KnownPost:
+        """Reads ``to_json``'s form; raises ValueError, TypeError or IndexError on anything else."""
+        return cls(int(value[0]), str(value[1]), tuple(str(c) for c in value[2]))
+
+
+def forget_unlisted(known: dict[str, KnownPost], listed: Collection[str]) -> list[str]:
+    """Drops the posts a complete listing no longer shows; returns their ids and their comments'."""
+    gone: list[str] = []
+    for post_id in [p for p in known if p not in listed]:
+        gone.append(post_id)
+        gone.extend(known.pop(post_id).comment_ids)
+    return gone
+
+
+def reconcile_comments(
+    known: tuple[str, ...], seen: list[str], complete: bool
+) -> tuple[tuple[str, ...], list[str]]:
+    """The comment ids to remember after reading a post's comments, and the ones proven deleted.
+
+    Only a complete read proves a deletion: after one cut short, every id is kept.
+    """
+    if not complete:
+        return tuple(dict.fromkeys((*known, *seen))), []
+    now_seen = set(seen)
+    return tuple(seen), [c for c in known if c not in now_seen]
 
 
 # --- values ---

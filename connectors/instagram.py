@@ -43,7 +43,10 @@ from connectors.base import (
 )
 from connectors.common import (
     HostRewriteAdapter,
+    KnownPost,
+    forget_unlisted,
     int_option,
+    reconcile_comments,
     rewrite_url,
     server_error,
     text_hash,
@@ -177,21 +180,14 @@ class _CookieUnpickler(pickle.Unpickler):
 
 
 @dataclass(frozen=True)
-class _Known:
-    comments: int
-    caption_hash: str
-    comment_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class _State:
-    posts: dict[str, _Known] = field(default_factory=dict)
+    posts: dict[str, KnownPost] = field(default_factory=dict)
     swept_at: datetime | None = None
 
     def to_cursor(self) -> Cursor:
         data = {
             "v": 1,
-            "posts": {k: [v.comments, v.caption_hash, list(v.comment_ids)] for k, v in self.posts.items()},
+            "posts": {k: v.to_json() for k, v in self.posts.items()},
             "swept_at": self.swept_at.isoformat() if self.swept_at else None,
         }
         return Cursor(json.dumps(data, sort_keys=True, separators=(",", ":")))
@@ -202,9 +198,7 @@ class _State:
             return cls()
         try:
             data = json.loads(cursor.value)
-            posts = {
-                str(k): _Known(int(v[0]), str(v[1]), tuple(str(c) for c in v[2])) for k, v in data["posts"].items()
-            }
+            posts = {str(k): KnownPost.from_json(v) for k, v in data["posts"].items()}
             swept = datetime.fromisoformat(data["swept_at"]) if data.get("swept_at") else None
             return cls(posts, swept)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
@@ -216,7 +210,7 @@ class _State:
 class _Poll:
     """What one poll has read so far."""
 
-    known: dict[str, _Known]
+    known: dict[str, KnownPost]
     items: dict[str, Item] = field(default_factory=dict)
     gone: list[str] = field(default_factory=list)
     listed: set[str] = field(default_factory=set)
@@ -304,9 +298,7 @@ class InstaloaderConnector:
         known, gone = poll.known, poll.gone
         # Only a complete listing proves a deletion; an empty one proves nothing.
         if complete and poll.listed:
-            for post_id in [p for p in known if p not in poll.listed]:
-                gone.append(post_id)
-                gone.extend(known.pop(post_id).comment_ids)
+            gone.extend(forget_unlisted(known, poll.listed))
         # Comments left for later: the next poll lists everything again, so none is forgotten.
         new_state = _State(known, now if complete and not poll.deferred else state.swept_at)
         return FetchResult(
@@ -355,7 +347,7 @@ class InstaloaderConnector:
                 gone.extend(vanished)
                 done_count = count
                 run = 0
-            known[post_id] = _Known(done_count, caption_hash, comment_ids)
+            known[post_id] = KnownPost(done_count, caption_hash, comment_ids)
             if not sweep and run >= self.known_run:
                 return False
         return True
@@ -423,9 +415,9 @@ class InstaloaderConnector:
                 seen.append(reply.external_id)
                 if reply.external_id not in old:
                     items[reply.external_id] = reply
-        if any(_cut_short(c.body) for c in self.recorder.captures[new_from:]):
-            return tuple(dict.fromkeys((*known, *seen))), []  # cut short: unseen ones are not proven gone
-        return tuple(seen), [c for c in known if c not in set(seen)]
+        # A read cut short proves nothing about the comments it did not reach.
+        complete = not any(_cut_short(c.body) for c in self.recorder.captures[new_from:])
+        return reconcile_comments(known, seen, complete)
 
     def _comment(self, comment: Any, parent: str, kind: ItemKind, raw: RawCapture) -> Item:
         author = str(comment.owner.username or "")

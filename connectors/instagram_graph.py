@@ -37,10 +37,13 @@ from connectors.base import (
     UnexpectedResponse,
 )
 from connectors.common import (
+    KnownPost,
     account_secret,
+    forget_unlisted,
     json_document,
     json_object_or_empty,
     per_account_name,
+    reconcile_comments,
     rewrite_url,
     server_error,
     text_hash,
@@ -104,15 +107,6 @@ if not any(isinstance(f, _RedactAccessToken) for f in _httpx_log.filters):
 
 
 @dataclass(frozen=True)
-class _Known:
-    """What the cursor remembers of one media object."""
-
-    comments_count: int
-    caption_hash: str
-    comment_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class _TokenInfo:
     fingerprint: str = ""
     expires_at: datetime | None = None
@@ -121,14 +115,14 @@ class _TokenInfo:
 
 @dataclass(frozen=True)
 class _State:
-    media: dict[str, _Known] = field(default_factory=dict)
+    media: dict[str, KnownPost] = field(default_factory=dict)
     swept_at: datetime | None = None
     token: _TokenInfo = _TokenInfo()
 
     def to_cursor(self) -> Cursor:
         data = {
             "v": 1,
-            "media": {k: [v.comments_count, v.caption_hash, list(v.comment_ids)] for k, v in self.media.items()},
+            "media": {k: v.to_json() for k, v in self.media.items()},
             "swept_at": _iso(self.swept_at),
             "token": {
                 "fp": self.token.fingerprint,
@@ -144,10 +138,7 @@ class _State:
             return cls()
         try:
             data = json.loads(cursor.value)
-            media = {
-                str(k): _Known(int(v[0]), str(v[1]), tuple(str(c) for c in v[2]))
-                for k, v in (data.get("media") or {}).items()
-            }
+            media = {str(k): KnownPost.from_json(v) for k, v in (data.get("media") or {}).items()}
             token = data.get("token") or {}
             return cls(
                 media,
@@ -246,7 +237,7 @@ class InstagramGraphConnector:
             if before is None or before.caption_hash != caption_hash:
                 run.items[media_id] = post  # new, or an edited caption: storage makes a revision
             comment_ids = before.comment_ids if before else ()
-            count_before = before.comments_count if before else 0
+            count_before = before.comments if before else 0
             # A comment deleted and another written leave the count unchanged: a periodic sweep
             # (not the catch-up of a first read) reads the comments of recent posts again whatever
             # their count says, within the budget (a skipped re-read never holds the sweep open).
@@ -267,13 +258,11 @@ class InstagramGraphConnector:
                 comment_ids, vanished, complete_read = self._read_comments(media_id, comment_ids, run)
                 gone.extend(vanished)
                 count = count if complete_read else count_before  # unread: try again next poll
-            known[media_id] = _Known(count, caption_hash, comment_ids)
+            known[media_id] = KnownPost(count, caption_hash, comment_ids)
         # Deletions are proven only by a complete listing; an empty one while we knew media is
         # more likely a platform hiccup than a wiped account, so it proves nothing.
         if complete and listed:
-            for media_id in [m for m in known if m not in listed]:
-                gone.append(media_id)
-                gone.extend(known.pop(media_id).comment_ids)
+            gone.extend(forget_unlisted(known, listed))
         new_state = _State(known, now if complete and not deferred else state.swept_at, token_info)
         return FetchResult(
             items=tuple(run.items.values()),
@@ -396,10 +385,9 @@ class InstagramGraphConnector:
             if not after or not page.data:
                 listing = listing and not _has_next(page.body)
                 break
-        if not listing:
-            # A page without "data" is no listing: it proves nothing about deletions.
-            return tuple(dict.fromkeys((*known, *seen))), [], False
-        return tuple(seen), [c for c in known if c not in set(seen)], True
+        # A page without "data" is no listing: it proves nothing about deletions.
+        ids, vanished = reconcile_comments(known, seen, complete=listing)
+        return ids, vanished, listing
 
     def _add_reply(
         self, node: dict[str, Any], parent: str, raw: RawCapture, old: set[str], seen: list[str], run: _Run
