@@ -40,6 +40,7 @@ from connectors.common import (
     KnownPost,
     account_secret,
     forget_unlisted,
+    install_log_filter,
     json_document,
     json_object_or_empty,
     per_account_name,
@@ -101,9 +102,7 @@ class _RedactAccessToken(logging.Filter):
         return True
 
 
-_httpx_log = logging.getLogger("httpx")
-if not any(isinstance(f, _RedactAccessToken) for f in _httpx_log.filters):
-    _httpx_log.addFilter(_RedactAccessToken())
+install_log_filter(_RedactAccessToken, "httpx")
 
 
 @dataclass(frozen=True)
