@@ -78,7 +78,7 @@ def test_report_renders_html_and_a_four_page_pdf(tmp_path: Path, database_url: s
     assert "Connector health" in pages[2] and "archive:school ok 1 0" in pages[2]
     assert "x:school rate_limited 0 1 rate_limited: 1 1" in pages[2]
     assert "Evidence, custody and retention" in pages[3] and "hallmon verify: everything matches." in pages[3]
-    assert "detector used this week keyword@1.2" in pages[3]
+    assert "detector used this week: keyword@1.2" in pages[3]
     assert all(f"Page {n} of 4" in page for n, page in enumerate(pages, start=1))
 
     [sent] = list((s.app.settings.state_dir / "outbox").glob("hallmon.report-2026-W47*.eml"))
