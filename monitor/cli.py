@@ -145,8 +145,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.jsonl is not None:
         source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8", errors="replace")
         with source:
-            for result in checker.check_lines(source):
-                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            for answer in checker.check_lines(source):
+                sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
                 sys.stdout.flush()
         return 0
     if not args.file:
