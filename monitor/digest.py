@@ -69,26 +69,18 @@ def _excerpt(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@dataclass
 class DigestBuilder:
-    def __init__(
-        self,
-        database: Database,
-        evidence: EvidenceStore,
-        transport: Transport,
-        email: EmailSettings,
-        settings: LifecycleSettings,
-        retention: RetentionSettings,
-        clock: Clock,
-        events: EventRecorder,
-    ) -> None:
-        self.database = database
-        self.evidence = evidence
-        self.transport = transport
-        self.email = email
-        self.settings = settings
-        self.retention = retention
-        self.clock = clock
-        self.events = events
+    """Collects medium and low findings and 'removed from platform' notices for the daily email."""
+
+    database: Database
+    evidence: EvidenceStore
+    transport: Transport
+    email: EmailSettings
+    settings: LifecycleSettings
+    retention: RetentionSettings
+    clock: Clock
+    events: EventRecorder
 
     def collect(self) -> Digest:
         """Everything not yet told to the headteacher."""

@@ -229,28 +229,18 @@ class EscalationOutcome:
     failed: tuple[int, ...] = ()
 
 
+@dataclass
 class Escalator:
     """Re-sends critical and high alerts nobody acknowledged in time, to the DSL and deputy too."""
 
-    def __init__(
-        self,
-        database: Database,
-        evidence: EvidenceStore,
-        transport: Transport,
-        email: EmailSettings,
-        settings: LifecycleSettings,
-        clock: Clock,
-        events: EventRecorder,
-        attachments: AttachmentBuilder,
-    ) -> None:
-        self.database = database
-        self.evidence = evidence
-        self.transport = transport
-        self.email = email
-        self.settings = settings
-        self.clock = clock
-        self.events = events
-        self.attachments = attachments
+    database: Database
+    evidence: EvidenceStore
+    transport: Transport
+    email: EmailSettings
+    settings: LifecycleSettings
+    clock: Clock
+    events: EventRecorder
+    attachments: AttachmentBuilder
 
     def run(self) -> EscalationOutcome:
         now = self.clock()
