@@ -81,6 +81,22 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"be exterminated|wipe them (?:all )?out|nuke (?:them|china|russia|iran|israel))\b",
     r"\b(?:start|go|keep) (?:killing|shooting|stabbing|hanging|burning) \w+",
     r"\b(?:i'?ll|i will|i'?d|i would|gonna|going to) (?:\w+ )?(?:cut|smash|slap|whip|strangle|choke|shove)\b",
+    # intimidation without a violent verb: the menace is in the promise ("you'll get what's coming")
+    r"\b(?:you'?ll|you will|u'?ll|he'?ll|she'?ll|they'?ll) (?:get|have) what'?s coming\b|\bwhat'?s coming to (?:you|u|him|her)\b",
+    r"\b(?:i'?ll|i will|we'?ll|we will|gonna|going to) make (?:you|u|him|her|them) (?:pay|suffer|sorry|regret)\b",
+    r"\b(?:i'?ll|i will|we'?ll|we will|gonna|going to) make (?:your|ur|his|her|their) life (?:a )?(?:hell|misery|a living hell)\b",
+    r"\b(?:you|u|he|she|they) (?:won'?t|will not|wont) (?:see it coming|know what hit (?:you|u|him|her|them)|live to)\b",
+    r"\b(?:find|found|finding) out where (?:you|u|he|she|they) (?:live|lives|work|works)\b",
+    r"\b(?:you|u|ya|he|she|they)(?:'?d| had)? (?:better|best) (?:watch (?:yourself|urself)|sleep with one eye open|keep (?:your|ur) (?:kids?|doors?) (?:safe|locked))\b",
+    r"\b(?:i'?ll|i will|we'?ll|we will) be waiting for (?:you|u|him|her)\b",
+    r"\bwould be a shame if (?:something|anything) (?:happened|were to happen)\b",
+    r"\b(?:end|ruin|finish) (?:you|u|him|her)(?: off)?\b(?= (?:i|we|mate|pal|swear|soon|tonight|tomorrow)\b|[.!]|$)",
+    # harm wished or deserved: "deserves to be attacked", "should be hanged", "hope they die"
+    r"\b(?:deserved?|deserves) (?:to be |to get |an? |the )?(?:attack(?:ed)?|beat(?:en|ing)|kill(?:ed)?|shot|stabbed|hanged|hung|"
+    r"lynched|raped|punched|slapped|bullet|noose|rope|firing squad|electric chair|gallows|ducking stool|death)\b",
+    r"\b(?:needs?|should get|should be given) (?:the )?(?:noose|rope|firing squad|electric chair|gallows|ducking stool|a bullet)\b",
+    r"\b(?:hope|wish|pray) (?:you|u|he|she|they|it) (?:\w+ ){0,2}?(?:rots?|burns? in hell|suffers?|chokes?|dies? (?:slowly|painfully|alone))\b",
+    r"\b(?:kill|hang|shoot|drown|gas) (?:yo)?urself\b|\b(?:go|just) (?:and )?(?:kill|hang) (?:yo)?urself\b",
     # violence done to a woman or a group: the commonest threat in the sexism and hate data
     r"\b(?:slap|punch|smack|kill|hang|shoot|burn|rape|choke|strangle|drown|stab|tortur|execut|whip|castrat|"
     r"lynch|behead|exterminat|beat the|throw acid)\w* (?:\w+ ){0,2}?(?:her|women|girls|bitch(?:es)?|muslims|"

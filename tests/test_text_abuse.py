@@ -61,6 +61,11 @@ POSITIVES = [
     ("Watch your back Mrs Smith, I know where you live.", "abuse.threat", Severity.CRITICAL),
     ("I'm going to kill that teacher", "abuse.threat", Severity.CRITICAL),
     ("Someone should stab the head", "abuse.threat", Severity.CRITICAL),
+    # intimidation with no violent verb is still a threat (Appendix 1's police step)
+    ("Mr Hartley, I'll find out where you live", "abuse.threat", Severity.CRITICAL),
+    ("You'll get what's coming to you Mrs Smith", "abuse.threat", Severity.CRITICAL),
+    ("I'm going to make your life hell Miss Jones", "abuse.threat", Severity.CRITICAL),
+    ("Mr Patel deserves to be attacked", "abuse.threat", Severity.CRITICAL),
     ("Miss Jones is a slut", "abuse.sexist", Severity.CRITICAL),
     ("Mr Patel is a paki", "abuse.hate", Severity.CRITICAL),
     ("the headteacher is a retard", "abuse.hate", Severity.CRITICAL),
@@ -136,6 +141,9 @@ NEGATIVES = [
     "Is there a parents evening for Year 6 this term?",
     "Our library is open on Thursdays",
     "You could see it with the naked eye from the playground",
+    "You'd better watch out for the roadworks on Mill Lane tomorrow",
+    "We will end the term with a carol service",
+    "The team deserved the win after all that training",
 ]
 
 
