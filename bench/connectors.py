@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -184,17 +185,22 @@ def bench_instagram_graph(posts: int, comments: int) -> list[Row]:
         poller = Poller("instagram_graph", build)
         poller.poll("first (with token refresh)")
         poller.catch_up()
-        poller.poll("steady, 0 new")
-        newest = fake.media[0]
-        for c in range(5):
-            fake.add_comment(newest, poller.clock.now - timedelta(minutes=5 - c), f"New comment {c}", "parent.new")
-        poller.poll("5 new comments")
-        for c in range(5):
-            fake.add_post(poller.clock.now - timedelta(minutes=5 - c), f"New post {c}")
-        poller.poll("5 new posts")
-        poller.poll("steady, 0 new")
-        poller.poll("daily full sweep", minutes=24 * 60)
+        _instagram_steady_state(poller, fake)
     return poller.rows
+
+
+def _instagram_steady_state(poller: Poller, fake: Any) -> None:
+    """The same script for both Instagram connectors: unchanged, 5 new comments, 5 new posts, daily sweep."""
+    poller.poll("steady, 0 new")
+    newest = fake.media[0]
+    for c in range(5):
+        fake.add_comment(newest, poller.clock.now - timedelta(minutes=5 - c), f"New comment {c}", "parent.new")
+    poller.poll("5 new comments")
+    for c in range(5):
+        fake.add_post(poller.clock.now - timedelta(minutes=5 - c), f"New post {c}")
+    poller.poll("5 new posts")
+    poller.poll("steady, 0 new")
+    poller.poll("daily full sweep", minutes=24 * 60)
 
 
 def bench_instagram(posts: int, comments: int) -> list[Row]:
@@ -222,16 +228,7 @@ def bench_instagram(posts: int, comments: int) -> list[Row]:
         poller = Poller("instagram", build)
         poller.poll("first")
         poller.catch_up()
-        poller.poll("steady, 0 new")
-        newest = fake.media[0]
-        for c in range(5):
-            fake.add_comment(newest, poller.clock.now - timedelta(minutes=5 - c), f"New comment {c}", "parent.new")
-        poller.poll("5 new comments")
-        for c in range(5):
-            fake.add_post(poller.clock.now - timedelta(minutes=5 - c), f"New post {c}")
-        poller.poll("5 new posts")
-        poller.poll("steady, 0 new")
-        poller.poll("daily full sweep", minutes=24 * 60)
+        _instagram_steady_state(poller, fake)
     return poller.rows
 
 

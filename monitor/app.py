@@ -4,10 +4,8 @@ objects together (database, evidence store, connectors, detectors, transport, cl
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import phonenumbers
 from sqlalchemy.engine import make_url
@@ -272,8 +270,3 @@ class App:
 
     def close(self) -> None:
         self.database.dispose()
-
-
-def credentials_dir() -> Path | None:
-    value = os.environ.get("CREDENTIALS_DIRECTORY")
-    return Path(value) if value else None

@@ -12,7 +12,6 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from monitor.clock import Clock
 from monitor.domain import Account, Alert
@@ -207,7 +206,3 @@ def _with_account(alert: Alert, account: Account | None) -> Alert:
     from dataclasses import replace
 
     return replace(alert, account=account) if account is not None else alert
-
-
-def outbox_files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*.eml"))

@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -489,7 +488,3 @@ def analysis_from_json(data: dict[str, Any]) -> MediaAnalysis:
         analyser_version=str(data.get("analyser_version", "")),
         error=str(data.get("error", "")),
     )
-
-
-def media_path(evidence: EvidenceStore, sha256: str | None) -> Path | None:
-    return evidence.path_for(sha256) if sha256 else None
