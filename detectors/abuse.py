@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from detectors.abuse_model import AbuseModel, ProfanityCheck, dense_features
+from detectors.abuse_model import TOKEN, AbuseModel, ProfanityCheck, dense_features
 from detectors.base import SchoolContext
 from detectors.lexicons import ABUSE_PATTERNS, AMBIGUOUS_PROFANITY, MILD_PROFANITY, TARGET_PATTERNS, WEAK_INSULTS, Hit
 from detectors.normalise import Normalised, normalise
@@ -200,12 +200,9 @@ class AbuseAnalyser:
 
     def _model_words(self, folded: str) -> tuple[tuple[int, int], ...]:
         """No pattern matched: point at the words the model weighs as most abusive."""
-        from detectors.abuse_model import _TOKEN, feature_indices
-
         scored = []
-        for m in _TOKEN.finditer(folded[:WINDOW]):
-            idx = feature_indices(m.group())
-            weight = float(self.model.weights[idx, 0].sum()) if idx.size else 0.0
+        for m in TOKEN.finditer(folded[:WINDOW]):
+            weight = float(self.model.token_weights(m.group()[:40])[0][0])  # the abusive head
             scored.append((weight, m.start(), m.end()))
         scored.sort(reverse=True)
         top = [(s, e) for w, s, e in scored[:2] if w > 0]

@@ -38,7 +38,7 @@ DENSE: tuple[str, ...] = (
 )
 N_FEATURES = HASH_SIZE + len(DENSE)
 
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _MASK = HASH_SIZE - 1
 _token_cache: dict[str, tuple[int, ...]] = {}
 _CACHE_LIMIT = 200_000
@@ -64,7 +64,7 @@ def _token_features(token: str) -> tuple[int, ...]:
 def feature_indices(folded: str) -> np.ndarray:
     """Hashed feature indices for one folded text (words, word pairs, character n-grams), with
     repeats: a feature's value is its count, so a word's contribution can be cached per word."""
-    tokens = [t[:40] for t in _TOKEN.findall(folded)]
+    tokens = [t[:40] for t in TOKEN.findall(folded)]
     out: list[int] = []
     for token in tokens:
         out.extend(_token_features(token))
@@ -111,28 +111,40 @@ class AbuseModel:
         if self.weights.shape != (HASH_SIZE, len(self.heads)) or self.dense_weights.shape[0] != len(DENSE):
             raise ValueError(f"{path} does not match this version of the abuse model code")
 
-        self._token_cache: dict[str, tuple[np.ndarray, int]] = {}
+        # Each word seen gets a row holding the sum of its features' weights, so scoring a text is
+        # one gather over its words' rows (most words repeat across comments).
+        self._rows: dict[str, int] = {}
+        self._vectors = np.zeros((_CACHE_LIMIT, len(self.heads)), dtype=np.float32)
+        self._counts = np.zeros(_CACHE_LIMIT, dtype=np.int64)
 
-    def _token_weights(self, token: str) -> tuple[np.ndarray, int]:
-        """The summed weights of one word's features (cached: most words repeat across comments)."""
-        cached = self._token_cache.get(token)
-        if cached is None:
+    def _row(self, token: str) -> int:
+        row = self._rows.get(token)
+        if row is None:
+            if len(self._rows) >= _CACHE_LIMIT:
+                self._rows.clear()  # bounded memory under hostile input; refills with common words
+            row = len(self._rows)
             idx = _token_features(token)
-            cached = (self.weights.take(idx, axis=0).sum(axis=0), len(idx))
-            if len(self._token_cache) >= _CACHE_LIMIT:
-                self._token_cache.clear()
-            self._token_cache[token] = cached
-        return cached
+            self._vectors[row] = self.weights.take(idx, axis=0).sum(axis=0)
+            self._counts[row] = len(idx)
+            self._rows[token] = row
+        return row
+
+    def token_weights(self, token: str) -> tuple[np.ndarray, int]:
+        """The summed weights of one word's features, and how many features that is."""
+        row = self._row(token)
+        return self._vectors[row], int(self._counts[row])
 
     def score(self, folded: str, dense: np.ndarray) -> dict[str, float]:
         """Probability per head for one text."""
-        tokens = [t[:40] for t in _TOKEN.findall(folded)]
-        total = np.zeros(len(self.heads), dtype=np.float32)
-        n = 0
-        for token in tokens:
-            vector, count = self._token_weights(token)
-            total += vector
-            n += count
+        tokens = [t[:40] for t in TOKEN.findall(folded)]
+        rows_of = self._rows
+        rows = [rows_of.get(t) for t in tokens]
+        if None in rows:
+            if len(rows_of) + len(tokens) > _CACHE_LIMIT:
+                rows_of.clear()  # before, not during: every row of this text must stay valid
+            rows = [self._row(t) for t in tokens]
+        total = self._vectors.take(rows, axis=0).sum(axis=0)
+        n = int(self._counts.take(rows).sum())
         pairs = _bigrams(tokens)
         if pairs:
             total += self.weights.take(pairs, axis=0).sum(axis=0)

@@ -16,6 +16,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+
+import re2
+
+def _whitespace_tolerant(pattern: str) -> str:
+    """A space in a pattern means any run of whitespace ("kill  them", a line break)."""
+    return pattern.replace(" ?", r"\s*").replace(" ", r"\s+")
+
+
+def words_pattern(words: Iterable[str]) -> str:
+    """``\\b(?:w1|w2|...)\\b`` for a word list; multi-word entries keep their spaces (``re.escape``
+    would turn "piece of shit" into "piece\\ of\\ shit", which the whitespace rule cannot read)."""
+    return r"\b(?:" + "|".join(re.escape(w).replace("\\ ", " ") for w in words) + r")\b"
+
 
 # Objects that make a violent verb a threat against a person rather than a figure of speech
 # ("kill you", not "killing it"; "punch him", not "punch the air").
@@ -149,7 +163,7 @@ _GROUP = (
     r"homosexuals?|trans people|transgender people|trannies|queers?|disabled people|women|feminists)"
 )
 HATE_PATTERNS: tuple[str, ...] = (
-    r"\b(?:" + "|".join(re.escape(s) for s in HATE_SLURS) + r")\b",
+    words_pattern(HATE_SLURS),
     rf"\b{_GROUP} (?:are|r|is) (?:all |just |nothing but |a bunch of |such )?(?:\w+ )?"
     r"(?:scum|vermin|animals|rats|parasites|filth|cockroaches|savages|subhuman|disease|cancer|"
     r"terrorists|criminals|rapists|pedos|paedos|inferior|disgusting|evil|a plague|trash|garbage)\b",
@@ -185,7 +199,7 @@ WEAK_INSULTS: frozenset[str] = frozenset(
      "vermin", "trash"}
 )  # fmt: skip
 INSULT_PATTERNS: tuple[str, ...] = (
-    r"\b(?:" + "|".join(re.escape(w) for w in INSULT_WORDS) + r")\b",
+    words_pattern(INSULT_WORDS),
     r"\b(?:fuck|f\*ck|screw|sod) (?:you|u|off|him|her|them|the school|this school)\b",
     r"\b(?:shut (?:the fuck |tf )?up|stfu|gtfo|get fucked|go to hell|eat shit|suck it)\b",
     r"\b(?:can'?t|cannot|couldn'?t) (?:even )?(?:teach|spell|read|manage|run a school)\b",
@@ -220,7 +234,7 @@ MILD_PROFANITY: frozenset[str] = frozenset(
 # Words with an innocent reading ("Dick Whittington", "pussy cat", "a garden hoe"): the model decides.
 AMBIGUOUS_PROFANITY: frozenset[str] = frozenset({"dick", "cock", "pussy", "hoe", "hoes", "ass", "mf", "sod"})
 PROFANITY_PATTERNS: tuple[str, ...] = (
-    r"\b(?:" + "|".join(re.escape(w) for w in PROFANITY_WORDS) + r")\b",
+    words_pattern(PROFANITY_WORDS),
     r"\bf[*#%]+c?k\w*|\bsh[*#%]+t\w*|\bc[*#%]+nt\w*",  # starred-out swearing the folding leaves alone
 )
 
@@ -300,36 +314,127 @@ class Hit:
 
 
 class PatternSet:
-    """Named groups of compiled patterns; ``find`` returns every hit, in text order."""
+    """Named groups of compiled patterns; ``find`` returns every hit, in text order.
+
+    Most comments match nothing, and a text that does match only a few of the patterns, so one
+    pass of RE2's automaton over all of them (lookarounds left out: it may say yes too often,
+    never too rarely) picks the patterns worth running with Python's ``re``, which has the final
+    word. Five times faster than trying each pattern, and it stays linear on hostile input.
+    """
 
     def __init__(self, groups: dict[str, Iterable[str]]) -> None:
-        # A space in a pattern means any run of whitespace ("kill  them", a line break).
-        self._groups = [
-            (kind, [re.compile(p.replace(" ?", r"\s*").replace(" ", r"\s+")) for p in patterns])
-            for kind, patterns in groups.items()
-        ]
-        # One pass with every pattern at once answers "anything at all?" several times faster
-        # than separate passes, and most comments stop there; then one pass per kind.
-        self._gate = _any_of([p.pattern for _, patterns in self._groups for p in patterns])
-        self._kind_gates = [_any_of([p.pattern for p in patterns]) for _, patterns in self._groups]
+        self._patterns = [(kind, re.compile(_whitespace_tolerant(p))) for kind, ps in groups.items() for p in ps]
+        self._prefilter = _Prefilter([p.pattern for _, p in self._patterns])
 
     def find(self, folded: str) -> list[Hit]:
-        if self._gate.search(folded) is None:
-            return []
         hits: list[Hit] = []
-        for (kind, patterns), gate in zip(self._groups, self._kind_gates, strict=True):
-            if len(patterns) > 1 and gate.search(folded) is None:
-                continue
-            for pattern in patterns:
-                for m in pattern.finditer(folded):
-                    if m.end() > m.start():
-                        hits.append(Hit(kind, m.start(), m.end(), m.group(0)))
+        for index in self._prefilter.candidates(folded):
+            kind, pattern = self._patterns[index]
+            for m in pattern.finditer(folded):
+                if m.end() > m.start():
+                    hits.append(Hit(kind, m.start(), m.end(), m.group(0)))
+        hits.sort(key=lambda h: (h.start, h.end))
+        return hits
+
+    def find_slowly(self, folded: str) -> list[Hit]:
+        """Every pattern tried in turn: the reference ``find`` is tested against."""
+        hits = [
+            Hit(kind, m.start(), m.end(), m.group(0))
+            for kind, pattern in self._patterns
+            for m in pattern.finditer(folded)
+            if m.end() > m.start()
+        ]
         hits.sort(key=lambda h: (h.start, h.end))
         return hits
 
 
-def _any_of(patterns: list[str]) -> re.Pattern[str]:
-    return re.compile(r"(?=[a-z0-9#'*])(?:" + "|".join(f"(?:{p})" for p in patterns) + ")")
+_LOOKAROUND_OPENERS = ("(?=", "(?!", "(?<=", "(?<!")
+
+
+def without_lookarounds(pattern: str) -> str:
+    """``pattern`` with every lookahead and lookbehind removed (RE2 has none): it matches
+    wherever the original matches, and sometimes where it does not."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif pattern[i] == "[":
+            end = _class_end(pattern, i)
+            out.append(pattern[i:end])
+            i = end
+        elif pattern.startswith(_LOOKAROUND_OPENERS, i):
+            i = _group_end(pattern, i)
+        else:
+            out.append(pattern[i])
+            i += 1
+    return "".join(out)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
+
+
+def _group_end(pattern: str, start: int) -> int:
+    depth, i = 0, start
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            i = _class_end(pattern, i)
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ValueError(f"unbalanced group in {pattern!r}")
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@lru_cache(maxsize=4096)
+def _ascii_stand_in(char: str) -> str:
+    """An ASCII character of the same class for Python's ``re`` (word, digit, space or other), so
+    RE2, whose ``\\b`` and ``\\w`` know only ASCII, sees the same word boundaries."""
+    if char.isspace():
+        return " "
+    if char.isdecimal():
+        return "0"
+    if char.isalnum():
+        return "x"
+    return "~"
+
+
+class _Prefilter:
+    """Which of many patterns can match a text, from one RE2 pass (a superset, never fewer)."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        options = re2.Options()
+        options.max_mem = 256 << 20  # ample: a set that ran out of memory would answer "none"
+        self._set = re2.Set.SearchSet(options)
+        for pattern in patterns:
+            self._set.Add(without_lookarounds(pattern))
+        self._set.Compile()
+
+    def candidates(self, text: str) -> list[int]:
+        if not text.isascii():
+            text = _NON_ASCII.sub(lambda m: _ascii_stand_in(m.group()), text)
+        found = self._set.Match(text)
+        return sorted(found) if found else []
 
 
 ABUSE_PATTERNS = PatternSet(
