@@ -17,6 +17,7 @@ import warnings
 import zlib
 from itertools import pairwise
 from dataclasses import dataclass
+from typing import cast
 from pathlib import Path
 
 import numpy as np
@@ -138,11 +139,13 @@ class AbuseModel:
         """Probability per head for one text."""
         tokens = [t[:40] for t in TOKEN.findall(folded)]
         rows_of = self._rows
-        rows = [rows_of.get(t) for t in tokens]
-        if None in rows:
+        known = [rows_of.get(t) for t in tokens]
+        if None in known:
             if len(rows_of) + len(tokens) > _CACHE_LIMIT:
                 rows_of.clear()  # before, not during: every row of this text must stay valid
             rows = [self._row(t) for t in tokens]
+        else:
+            rows = cast(list[int], known)  # no None left
         total = self._vectors.take(rows, axis=0).sum(axis=0)
         n = int(self._counts.take(rows).sum())
         pairs = _bigrams(tokens)
