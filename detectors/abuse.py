@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from detectors.abuse_model import TOKEN, AbuseModel, ProfanityCheck, dense_features
 from detectors.base import SchoolContext
+from detectors.identity_attack import GroupAttack, find_group_attacks
 from detectors.lexicons import ABUSE_PATTERNS, AMBIGUOUS_PROFANITY, MILD_PROFANITY, TARGET_PATTERNS, WEAK_INSULTS, Hit
 from detectors.normalise import Normalised, normalise
 from monitor.domain import Clause, Evidence, Finding, ScanItem, Severity, TextSpan
@@ -39,6 +40,7 @@ HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.70, "sexual": 0.70, "threat": 0.30}
 SWEARING_THRESHOLD = 0.40
 WEAK_FACTOR = 0.8  # a weak insult word needs a target and most of the model's agreement
 POLICE = ("threat", "sexual", "sexist", "hate")
+GROUP_ATTACK_CONFIDENCE = 0.65
 
 # Invisible to the reader but noise to the model: links, @handles, HTML entities, placeholders.
 # Blanked with spaces of the same length so every offset still points into the original text.
@@ -55,6 +57,7 @@ class Prepared:
     hits: list[Hit]
     targets: list[Hit]
     profanity: float
+    group_attacks: list[GroupAttack]
 
 
 def prepare(text: str, profanity: ProfanityCheck) -> Prepared:
@@ -64,7 +67,12 @@ def prepare(text: str, profanity: ProfanityCheck) -> Prepared:
     norm = normalise(cleaned)
     folded = _mask_names(norm.text, norm.folded)
     return Prepared(
-        norm, folded, ABUSE_PATTERNS.find(folded), TARGET_PATTERNS.find(folded), profanity.prob(folded[: WINDOW * 4])
+        norm,
+        folded,
+        ABUSE_PATTERNS.find(folded),
+        TARGET_PATTERNS.find(folded),
+        profanity.prob(folded[: WINDOW * 4]),
+        find_group_attacks(folded[: WINDOW * 4]),
     )
 
 
@@ -170,6 +178,8 @@ class AbuseAnalyser:
         ]
         if not cats and ((swearing and p >= swearing_threshold) or p >= ABUSIVE_THRESHOLD):
             cats["profanity"] = max(p, 0.6 if swearing else 0.0)
+        for attack in prep.group_attacks:  # "muslims are a plague": hostility with no rude word
+            cats[attack.category] = max(cats.get(attack.category, 0.0), GROUP_ATTACK_CONFIDENCE, probs[attack.category])
         if cats and "threat" not in cats and by_kind.get("violence") and not cats.keys() <= {"profanity"}:
             cats["threat"] = max(0.6, probs["threat"])  # abusive and violent: treat as a threat
         staff_named = any(t.kind in ("staff_title", "staff_role") for t in prep.targets)
@@ -185,6 +195,7 @@ class AbuseAnalyser:
                 "threat": ("threat", "violence"),
             }.get(cat, (cat,))
             found = tuple((h.start, h.end) for k in kinds for h in by_kind.get(k, []))
+            found += tuple((a.start, a.end) for a in prep.group_attacks if a.category == cat)
             spans[cat] = found or self._model_words(prep.folded)
         return Assessment(prep, probs, cats, spans)
 

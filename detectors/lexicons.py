@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import re2
 
+
 def _whitespace_tolerant(pattern: str) -> str:
     """A space in a pattern means any run of whitespace ("kill  them", a line break)."""
     return pattern.replace(" ?", r"\s*").replace(" ", r"\s+")
@@ -111,6 +112,11 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"\b(?:needs?|should get|should be given) (?:the )?(?:noose|rope|firing squad|electric chair|gallows|ducking stool|a bullet)\b",
     r"\b(?:hope|wish|pray) (?:you|u|he|she|they|it) (?:\w+ ){0,2}?(?:rots?|burns? in hell|suffers?|chokes?|dies? (?:slowly|painfully|alone))\b",
     r"\b(?:kill|hang|shoot|drown|gas) (?:yo)?urself\b|\b(?:go|just) (?:and )?(?:kill|hang) (?:yo)?urself\b",
+    # glee at violence, and objects thrown at people
+    r"\b(?:love|loved|enjoy|enjoyed|like|liked) (?:watching|seeing) (?:\w+ ){0,4}?(?:get|getting|being|be) "
+    r"(?:killed|beaten|hurt|shot|stabbed|raped|burned|burnt|hanged|lynched|tortured)\b",
+    r"\b(?:throw|throwing|threw|chuck|chucking) (?:stones|rocks|bricks|acid|bottles) (?:at|to|on)\b",
+    r"\b(?:give|gave|giving) (?:her|him|them|you|u) (?:a )?(?:\w+ ){0,3}?(?:slaps|smacks|punches|kicks)\b",
     # violence done to a woman or a group: the commonest threat in the sexism and hate data
     r"\b(?:slap|punch|smack|kill|hang|shoot|burn|rape|choke|strangle|drown|stab|tortur|execut|whip|castrat|"
     r"lynch|behead|exterminat|beat the|throw acid)\w* (?:\w+ ){0,2}?(?:her|women|girls|bitch(?:es)?|muslims|"
@@ -164,7 +170,7 @@ _GROUP = (
 )
 HATE_PATTERNS: tuple[str, ...] = (
     words_pattern(HATE_SLURS),
-    rf"\b{_GROUP} (?:are|r|is) (?:all |just |nothing but |a bunch of |such )?(?:\w+ )?"
+    rf"\b{_GROUP} (?:are|r|is) (?!not |never |no )(?:all |just |nothing but |a bunch of |such )?(?:\w+ )?"
     r"(?:scum|vermin|animals|rats|parasites|filth|cockroaches|savages|subhuman|disease|cancer|"
     r"terrorists|criminals|rapists|pedos|paedos|inferior|disgusting|evil|a plague|trash|garbage)\b",
     rf"\b(?:kill|deport|gas|ban|hang|shoot|exterminate|get rid of|wipe out|eradicate) (?:all )?(?:the |these |those )?{_GROUP}\b",
