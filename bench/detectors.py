@@ -11,8 +11,9 @@ presidio-style regular expressions alone and phonenumbers alone.
 
 Abuse figures count a record as flagged when any Appendix 1 finding is made ("any"); the
 category rows also show how often the right category was named ("cat"). Note that part of the
-dev text (Davidson, EDOS, Jigsaw) trained the abuse model, so the ``unseen`` rows, restricted to
-the fifth held out by bench/train_abuse.py and to TweetEval/ETHOS, are the honest ones.
+dev text (Davidson, EDOS, Jigsaw) trained the shipped abuse model (refit on all of it), so even the
+``unseen`` rows flatter it; ``--only honest`` retrains on four fifths and scores only what that
+model never saw, the closest dev-side estimate of the held-back figures.
 """
 
 from __future__ import annotations
@@ -228,6 +229,66 @@ def bench_text(corpus: Path, limit: int | None, cores: str | None) -> None:
     abuse_report("alt-profanity-check 0.5", rows, lambda i: bool(probs[i] >= 0.5), None)
 
 
+# --- the honest estimate: a model that never saw the rows it is scored on ---
+
+# The four-fifths model's threshold that matches the shipped threshold's TweetEval benign rate
+# (the shipped model, refit on all trainable data, scores a little higher; see detectors/abuse.py).
+FOUR_FIFTHS_THRESHOLD = 0.76
+
+
+def bench_honest(corpus: Path) -> None:
+    """Retrain on four fifths (bench/train_abuse.py without --all), then score, in-process, only
+    rows that model never trained on: the closest dev-side estimate of the held-back figures."""
+    import tempfile
+
+    import detectors.abuse as abuse
+    from detectors.abuse_model import AbuseModel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = Path(tmp) / "four_fifths.npz"
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "train_abuse.py"), "--corpus", str(corpus), "--out", str(model_path)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        analyser = abuse.AbuseAnalyser()
+        analyser.model = AbuseModel(model_path)
+    rows: list[dict] = []  # type: ignore[type-arg]
+    for path in sorted((corpus / "dev" / "text").glob("*.jsonl")):
+        rows.extend(load_jsonl(path, None))
+    rows = [r for r in rows if r["source"].replace("-", "_") not in _TRAIN or is_validation(r["id"])]
+    shipped, abuse.ABUSIVE_THRESHOLD = abuse.ABUSIVE_THRESHOLD, FOUR_FIFTHS_THRESHOLD
+    try:
+        results = [analyser.assess(str(r["text"])) for r in rows]
+    finally:
+        abuse.ABUSIVE_THRESHOLD = shipped
+    by_source: dict[str, Counts] = {}
+    benign = Counts()
+    for r, result in zip(rows, results, strict=True):
+        truth = r["unified"]["abusive"]
+        if truth is not None:
+            by_source.setdefault(r["source"], Counts()).add(bool(truth), result is not None)
+        if truth is False:
+            benign.add(False, result is not None)
+    f1s = {k: c.f1() for k, c in sorted(by_source.items())}
+    without_jigsaw = [v for k, v in f1s.items() if "jigsaw" not in k]
+    print(f"\nHonest estimate (four-fifths model at {FOUR_FIFTHS_THRESHOLD}, {len(rows)} rows it never trained on):")
+    print("  abuse F1 per source: " + ", ".join(f"{k} {v:.3f}" for k, v in f1s.items()))
+    print(
+        f"  macro F1 {sum(f1s.values()) / len(f1s):.3f} (without the 40-row Jigsaw sample "
+        f"{sum(without_jigsaw) / len(without_jigsaw):.3f}); benign false-positive rate "
+        f"{benign.fp / max(1, benign.fp + benign.tn):.3f}"
+    )
+    for category in ABUSE_CATEGORIES:
+        positives = [res for r, res in zip(rows, results, strict=True) if r["unified"].get(category)]
+        flagged = sum(res is not None for res in positives)
+        named = sum(res is not None and category in res.categories for res in positives)
+        print(
+            f"  {category:7s} recall {flagged / max(1, len(positives)):.3f} (category named "
+            f"{named / max(1, len(positives)):.3f}, n={len(positives)})"
+        )
+
+
 # --- personal data ---
 
 PRESIDIO_STYLE = {
@@ -307,11 +368,13 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"))
     parser.add_argument("--limit", type=int, default=None, help="records per file (quick runs)")
     parser.add_argument("--cores", default="0", help="taskset core list for the command ('' for no pinning)")
-    parser.add_argument("--only", choices=("text", "pii"), default=None)
+    parser.add_argument("--only", choices=("text", "pii", "honest"), default=None)
     args = parser.parse_args()
     cores = args.cores or None
     if args.only in (None, "text"):
         bench_text(args.corpus, args.limit, cores)
+    if args.only in (None, "honest"):
+        bench_honest(args.corpus)
     if args.only in (None, "pii"):
         bench_pii(args.corpus, args.limit, cores)
     return 0

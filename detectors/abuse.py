@@ -30,11 +30,11 @@ from monitor.domain import Clause, Evidence, Finding, ScanItem, Severity, TextSp
 MAX_CHARS = 100_000
 WINDOW = 1_500
 
-# Chosen on the held-out fifth of the trainable dev data and on TweetEval/ETHOS (never trained on)
-# for a benign false-positive rate near 4.4%, under the 5% target. The shipped model is refit on
-# all trainable dev data, which makes its scores a little bolder: 0.78 (not the 0.75 the
-# four-fifths model used) keeps the TweetEval/ETHOS benign rate where it was (4.4%).
-ABUSIVE_THRESHOLD = 0.78
+# Chosen with the four-fifths model on the held-out fifth of the trainable dev data and on
+# TweetEval/ETHOS (never trained on): 0.76 there gives a benign false-positive rate of 4.6%, under
+# the 5% target, with threat recall 0.85. The shipped model is refit on all trainable dev data,
+# which makes its scores a little bolder: 0.79 gives it the same TweetEval benign rate (4.5%).
+ABUSIVE_THRESHOLD = 0.79
 HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.70, "sexual": 0.70, "threat": 0.30}
 # A swear word alone is flagged only when the model agrees a little: "I fucking loved that cat".
 SWEARING_THRESHOLD = 0.40
