@@ -283,9 +283,12 @@ def bench_honest(corpus: Path) -> None:
         positives = [res for r, res in zip(rows, results, strict=True) if r["unified"].get(category)]
         flagged = sum(res is not None for res in positives)
         named = sum(res is not None and category in res.categories for res in positives)
+        # HatEval's "hate" includes hate against women, which Appendix 1 (and hallmon) calls sexist
+        police = sum(res is not None and bool(res.categories.keys() & {"hate", "sexist"}) for res in positives)
+        extra = f", as hate or sexist {police / max(1, len(positives)):.3f}" if category == "hate" else ""
         print(
             f"  {category:7s} recall {flagged / max(1, len(positives)):.3f} (category named "
-            f"{named / max(1, len(positives)):.3f}, n={len(positives)})"
+            f"{named / max(1, len(positives)):.3f}{extra}, n={len(positives)})"
         )
 
 

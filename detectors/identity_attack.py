@@ -46,6 +46,8 @@ SLOGAN_RE = re.compile(
     r"#(?:sendthemback|sendthemhome|deportthemall\w*|banislam|stopislam|noislam|refugeesnotwelcome|"
     r"rapefugees?|illegalaliens|noillegals|deportillegals|stopimmigration|killallmuslims|womensuck)\b"
     r"|\brapefugees?\b|\binvaders\b|\billegals\b"
+    r"|\b(?:refugees?|migrants?|immigrants?|muslims?|islam|foreigners|illegals) (?:are )?not welcome\b"
+    r"|\b(?:deport|kick|send|throw) (?:them|'?em|all of them|the lot)(?: all)? (?:out|back|home)\b|\bdeport them\b"
 )
 
 # Hostile words that attack the group named right after them ("hate muslims", "filthy jews").
