@@ -143,7 +143,8 @@ class AbuseModel:
         if None in known:
             if len(rows_of) + len(tokens) > _CACHE_LIMIT:
                 rows_of.clear()  # before, not during: every row of this text must stay valid
-            rows = [self._row(t) for t in tokens]
+                known = [None] * len(tokens)
+            rows = [self._row(t) if r is None else r for r, t in zip(known, tokens, strict=True)]
         else:
             rows = cast(list[int], known)  # no None left
         total = self._vectors.take(rows, axis=0).sum(axis=0)

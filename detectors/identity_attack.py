@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from detectors.lexicons import Prefilter
+
 
 def word_set(words: str) -> frozenset[str]:
     """A set of words written as one space-separated string (easier to review than a list)."""
@@ -82,6 +84,7 @@ NEGATIVE_CUT = -2.0  # VADER valence at or below which a word is strongly negati
 PREDICATE_REACH = 5  # words after the group in which "are ... <negative>" must fall
 
 _WORD = re.compile(r"[a-z']+")
+_GATE = Prefilter([SLOGAN_RE.pattern, GROUP_RE.pattern])
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,11 @@ def negative_words() -> frozenset[str]:
 def find_group_attacks(folded: str) -> list[GroupAttack]:
     """Every attack on a group in ``folded`` (spans cover the group and the hostile word)."""
     found: list[GroupAttack] = []
-    for m in SLOGAN_RE.finditer(folded):
-        found.append(GroupAttack("sexist" if "women" in m.group() else "hate", m.start(), m.end()))
-    groups = list(GROUP_RE.finditer(folded))
+    candidates = _GATE.candidates(folded)  # most comments name no group: one RE2 pass says so
+    if 0 in candidates:
+        for m in SLOGAN_RE.finditer(folded):
+            found.append(GroupAttack("sexist" if "women" in m.group() else "hate", m.start(), m.end()))
+    groups = list(GROUP_RE.finditer(folded)) if 1 in candidates else []
     if not groups:
         return found
     words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(folded)]

@@ -330,7 +330,7 @@ class PatternSet:
 
     def __init__(self, groups: dict[str, Iterable[str]]) -> None:
         self._patterns = [(kind, re.compile(_whitespace_tolerant(p))) for kind, ps in groups.items() for p in ps]
-        self._prefilter = _Prefilter([p.pattern for _, p in self._patterns])
+        self._prefilter = Prefilter([p.pattern for _, p in self._patterns])
 
     def find(self, folded: str) -> list[Hit]:
         hits: list[Hit] = []
@@ -425,7 +425,7 @@ def _ascii_stand_in(char: str) -> str:
     return "~"
 
 
-class _Prefilter:
+class Prefilter:
     """Which of many patterns can match a text, from one RE2 pass (a superset, never fewer)."""
 
     def __init__(self, patterns: list[str]) -> None:
