@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import textwrap
 import uuid
@@ -11,6 +12,17 @@ from pathlib import Path
 import pytest
 
 PG_URL = os.environ.get("HALLMON_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """``hallmon`` commands run in-process point the root logger at the stderr pytest captured for
+    that test; put it back, or a server thread still logging later writes to a closed file."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _postgres_problem() -> str | None:
