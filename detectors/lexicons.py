@@ -72,7 +72,9 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"\b(?:you'?re|your|ur|you are|he'?s|she'?s|they'?re) (?:a )?dead (?:man|woman|meat)?\b",
     r"\b(?:you|u|he|she|they)(?:'ll| will) (?:regret|pay for) (?:this|it|that)\b",
     r"\byour days are numbered\b|\bdead (?:man|woman) walking\b",
-    r"\b(?:see|wait for|waiting for|catch) (?:you|u|him|her|them) (?:outside|after school|at the gates?|in the car park)\b",
+    # "see you after school" is how a club reminder ends: only a promise to get someone there counts
+    r"\b(?:i'?ll|i will|we'?ll|we will|gonna|going to|i'?m going to) get (?:you|u|him|her|them) "
+    r"(?:outside|after school|at the gates?|in the car park)\b",
     r"\b(?:put|stick) (?:a )?(?:bullet|knife|blade) (?:in|through)\b",
     r"\b(?:break|smash|cave|kick|punch) (?:your|ur|his|her|their) (?:\w+ )?(?:face|head|legs?|neck|jaw|teeth|skull)\b",
     r"\b(?:burn|blow up|bomb|torch|shoot up) (?:the|this|that|your) (?:school|building|place|house)\b",
@@ -103,7 +105,6 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"\b(?:you|u|he|she|they) (?:won'?t|will not|wont) (?:see it coming|know what hit (?:you|u|him|her|them)|live to)\b",
     r"\b(?:find|found|finding) out where (?:you|u|he|she|they) (?:live|lives|work|works)\b",
     r"\b(?:you|u|ya|he|she|they)(?:'?d| had)? (?:better|best) (?:watch (?:yourself|urself)|sleep with one eye open|keep (?:your|ur) (?:kids?|doors?) (?:safe|locked))\b",
-    r"\b(?:i'?ll|i will|we'?ll|we will) be waiting for (?:you|u|him|her)\b",
     r"\bwould be a shame if (?:something|anything) (?:happened|were to happen)\b",
     r"\b(?:end|ruin|finish) (?:you|u|him|her)(?: off)?\b(?= (?:i|we|mate|pal|swear|soon|tonight|tomorrow)\b|[.!]|$)",
     # harm wished or deserved: "deserves to be attacked", "should be hanged", "hope they die"
@@ -112,6 +113,26 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"\b(?:needs?|should get|should be given) (?:the )?(?:noose|rope|firing squad|electric chair|gallows|ducking stool|a bullet)\b",
     r"\b(?:hope|wish|pray) (?:you|u|he|she|they|it) (?:\w+ ){0,2}?(?:rots?|burns? in hell|suffers?|chokes?|dies? (?:slowly|painfully|alone))\b",
     r"\b(?:kill|hang|shoot|drown|gas) (?:yo)?urself\b|\b(?:go|just) (?:and )?(?:kill|hang) (?:yo)?urself\b",
+    # British threats a school hears: "do you in", "head kicked in", "wait till I get my hands on you"
+    r"\b(?:do|doing) (?:you|u|him|her|them|'?em) in\b(?! (?:the|a|an|your|my|this|that|time|class|year|person)\b)",
+    r"\b(?:head|face|teeth) (?:kicked|smashed|punched|caved|knocked|bashed) in\b",
+    r"\b(?:kick|smash|punch|cave|knock|bash) (?:your|ur|his|her|their) (?:\w+ )?(?:head|face|teeth) in\b",
+    r"\bwait (?:till|until|til) i (?:get|lay) (?:my hands on|hold of|a hold of) (?:you|u|him|her|them)\b",
+    r"\b(?:you'?ll|you will|u'?ll|u will|he'?ll|she'?ll|they'?ll) be sorry\b(?= ?(?:[.!]|$))",
+    r"\b(?:you|u|ya|he|she|they)(?:'?d| had)? (?:better|best) watch (?:out|it)\b(?!,? (?:you|u) (?:better|best) not cry)"
+    r"(?= ?(?:[.!,]|$)| (?:mr|mrs|miss|ms|sir|mate|pal|i'?m|cos|because)\b)",  # not "watch out for the roadworks"
+    r"\b(?:i'?ll|i will|we'?ll|we will|gonna|going to|someone (?:needs|ought|has) to|somebody (?:needs|ought|has) to) "
+    r"teach (?:you|u|him|her|them|that \w+|the \w+|mr \w+|mrs \w+|miss \w+|ms \w+) a lesson\b(?! (?:on|about|in|of|for)\b)",
+    r"\b(?:i|we) know (?:where|what|which) (?:car |house |school |road |street )?(?:you|u|he|she|they|your (?:kids?|children|son|daughter|family|wife|husband)) "
+    r"(?:live|lives|work|works|park|parks|drive|drives|go|goes|walk|walks|sleep|sleeps)\b",
+    r"\b(?:hope|wish|pray) (?:your|ur|his|her|their) (?:house|home|car|family|kids?) (?:\w+ )?(?:burns?|gets? (?:burned|burnt|torched|smashed|hurt))\b",
+    r"\b(?:hope|wish|pray) (?:someone|somebody|some1) (?:\w+ )?" + _VIOLENT + r"\w* (?:you|u|him|her|them)\b",
+    r"\bwhen i'?m (?:done|finished|through) with (?:you|u|him|her)\b",
+    r"\b(?:slash|slashing|let down|key|keying|torch|torching) (?:your|ur|his|her|their) (?:tyres|tires|car|windscreen|windows?)\b",
+    r"\b(?:i'?ll|i will|i'?d|i would|gonna|going to|i'?m going to|im going to) (?:knock|spark) (?:you|u|him|her|them) "
+    r"(?:out|spark out|into next week)\b",
+    r"\b(?:bring|bringing|brought|carry|carrying) (?:a |my |me |the )?(?:knife|knives|gun|blade|machete|weapon) (?:to|into|in|tomorrow|on monday)\b",
+    r"\bthere(?:'?ll| will) be blood\b|\bend (?:your|ur|his|her) (?:\w+ )?life\b",
     # glee at violence, and objects thrown at people
     r"\b(?:love|loved|enjoy|enjoyed|like|liked) (?:watching|seeing) (?:\w+ ){0,4}?(?:get|getting|being|be) "
     r"(?:killed|beaten|hurt|shot|stabbed|raped|burned|burnt|hanged|lynched|tortured)\b",

@@ -11,7 +11,7 @@ HALLMON = [sys.executable, "-m", "monitor.cli"]
 
 
 def run_check(args: list[str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(HALLMON + ["check", *args], input=stdin, capture_output=True, text=True, timeout=300)
+    return subprocess.run([*HALLMON, "check", *args], input=stdin, capture_output=True, text=True, timeout=300)
 
 
 def test_jsonl_keeps_order_and_reports_bad_lines_without_stopping(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_human_check_of_a_draft_post(tmp_path: Path) -> None:
 
 
 def test_plugins_lists_every_connector_and_detector() -> None:
-    result = subprocess.run(HALLMON + ["plugins"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*HALLMON, "plugins"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     kinds = {(row[0], row[1]) for row in rows}

@@ -77,6 +77,16 @@ POSITIVES = [
     ("you're a fucking idiot", "abuse.insult", Severity.HIGH),
     ("women belong in the kitchen not running schools", "abuse.sexist", Severity.HIGH),
     ("go back to your own country", "abuse.hate", Severity.HIGH),
+    # the threats a British school hears, with no violent verb from the word lists
+    ("Mrs Kay you're getting your head kicked in", "abuse.threat", Severity.CRITICAL),
+    ("wait till I get my hands on you Mr Hartley", "abuse.threat", Severity.CRITICAL),
+    ("I'm going to do you in", "abuse.threat", Severity.CRITICAL),
+    ("you better watch out Mrs Kay", "abuse.threat", Severity.CRITICAL),
+    ("someone needs to teach that teacher a lesson", "abuse.threat", Severity.CRITICAL),
+    ("we know where your kids go to school", "abuse.threat", Severity.CRITICAL),
+    ("I'll slash your tyres", "abuse.threat", Severity.CRITICAL),
+    ("I'm gonna bring a knife tomorrow", "abuse.threat", Severity.HIGH),
+    ("hope someone stabs you", "abuse.threat", Severity.CRITICAL),
 ]
 
 
@@ -144,6 +154,13 @@ NEGATIVES = [
     "You'd better watch out for the roadworks on Mill Lane tomorrow",
     "We will end the term with a carol service",
     "The team deserved the win after all that training",
+    "See you after school at football club!",
+    "I'll be waiting for you at pick-up with the forms",
+    "That show will knock you out, what a performance",
+    "You better watch out, you better not cry, Santa Claus is coming to town!",
+    "You'll be sorry you missed the bake sale",
+    "Miss Patel taught them a lesson on fractions",
+    "We'll wait for you at the gates after school",
 ]
 
 
