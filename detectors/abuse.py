@@ -36,6 +36,7 @@ WINDOW = 1_500
 # which makes its scores a little bolder: 0.79 gives it the same TweetEval benign rate (4.5%).
 ABUSIVE_THRESHOLD = 0.79
 HEAD_THRESHOLDS = {"hate": 0.70, "sexist": 0.70, "sexual": 0.70, "threat": 0.30}
+THREAT_HEAD_ALONE = 0.80
 # A swear word alone is flagged only when the model agrees a little: "I fucking loved that cat".
 SWEARING_THRESHOLD = 0.40
 WEAK_FACTOR = 0.8  # a weak insult word needs a target and most of the model's agreement
@@ -65,7 +66,7 @@ def prepare(text: str, profanity: ProfanityCheck) -> Prepared:
     text = text[:MAX_CHARS]
     cleaned = _NOISE.sub(lambda m: " " * len(m.group()), text)
     norm = normalise(cleaned)
-    folded = _mask_names(norm.text, norm.folded)
+    folded = _mask_innocent_british(_mask_names(norm.text, norm.folded))
     return Prepared(
         norm,
         folded,
@@ -90,6 +91,26 @@ def _mask_names(text: str, folded: str) -> str:
     for m in _CAPITAL_PAIR.finditer(text):
         for group in (1, 2):
             if m.group(group) in _NAME_WORDS and m.group(1).lower() not in _TITLES:
+                chars[m.start(group) : m.end(group)] = " " * (m.end(group) - m.start(group))
+    return "".join(chars)
+
+
+# Everyday British meanings of words the US-trained signals take for slurs: "nipping out for a
+# fag", "fag break", "on a bender". Blanked (same length) before any signal reads them.
+_INNOCENT_BRITISH = re.compile(
+    r"\b(?:for|having|had|have|has|smoke|smoking|smoked|light|lit|quick|crafty|sneaky|roll|rolled|rolling|"
+    r"cadge|bum|borrow)(?: a| an| another| my| his| her| their)? (?:quick |crafty |sneaky )?(fags?)\b"
+    r"|\b(fag) (?:break|packet|end|ends|butts?|ash)\b|\b(?:on|off on|went on|go on|going on) (?:a|another|one) (bender)\b"
+)
+
+
+def _mask_innocent_british(folded: str) -> str:
+    if "fag" not in folded and "bender" not in folded:
+        return folded
+    chars = list(folded)
+    for m in _INNOCENT_BRITISH.finditer(folded):
+        for group in range(1, 4):
+            if m.group(group):
                 chars[m.start(group) : m.end(group)] = " " * (m.end(group) - m.start(group))
     return "".join(chars)
 
@@ -159,8 +180,8 @@ class AbuseAnalyser:
         for cat in POLICE:
             if by_kind.get(cat) and (cat != "sexual" or _explicit_sexual(by_kind[cat], p, about_someone)):
                 cats[cat] = max(0.8, probs.get(cat, 0.0))
-            elif probs.get(cat, 0.0) >= HEAD_THRESHOLDS[cat]:
-                # a category head alone: threats and sexism often use no rude word ("hang her high")
+            elif probs.get(cat, 0.0) >= HEAD_THRESHOLDS[cat] and cat != "threat":
+                # a category head alone: sexism and hate often use no rude word
                 cats[cat] = probs[cat]
         strong = [h for h in by_kind.get("insult", []) if h.words not in WEAK_INSULTS]
         weak = [h for h in by_kind.get("insult", []) if h.words in WEAK_INSULTS]
@@ -182,6 +203,13 @@ class AbuseAnalyser:
             cats[attack.category] = max(cats.get(attack.category, 0.0), GROUP_ATTACK_CONFIDENCE, probs[attack.category])
         if cats and "threat" not in cats and by_kind.get("violence") and not cats.keys() <= {"profanity"}:
             cats["threat"] = max(0.6, probs["threat"])  # abusive and violent: treat as a threat
+        if "threat" not in cats and (
+            probs["threat"] >= THREAT_HEAD_ALONE or (not cats and probs["threat"] >= HEAD_THRESHOLDS["threat"])
+        ):
+            # the threat head with no threatening words ("hang her high"): named a threat when it is
+            # sure, or when nothing else was found; otherwise the other categories say it (a quarter
+            # of its less sure calls were real threats on labelled dev data)
+            cats["threat"] = probs["threat"]
         staff_named = any(t.kind in ("staff_title", "staff_role") for t in prep.targets)
         if cats and "hate" not in cats and by_kind.get("identity") and not staff_named:
             cats["hate"] = max(0.6, probs["hate"])  # abuse that names a group: an identity attack

@@ -169,18 +169,20 @@ SEXIST_PATTERNS: tuple[str, ...] = (
     r"worthless|whores|sluts|property|objects|weak|emotional|hysterical|irrational|incapable)\b",
     r"\btypical (?:woman|women|female|bird)\b|\bwomen can'?t\b|\bno woman should\b",
     r"\b(?:stupid|dumb|silly|fat|ugly|old|lazy|useless|thick) (?:cow|bitch|slag|tart|bint|hag|witch|old bag)\b",
-    r"\b(?:slag|slags|bint|tart|hag)\b",
+    r"\b(?:slag|slags|bint|hag)\b",
+    # "tart" alone is mostly pastry ("jam tart", "pop tart"): only when said of a woman
+    r"\b(?:you|u|you'?re a|she'?s a|shes a|what a|such a|little|cheap|common|old|stupid) tarts?\b",
 )
 
 # Identity-based slurs and dehumanising phrases. Kept as a list so the data is reviewable.
 HATE_SLURS: tuple[str, ...] = (
     "nigger", "niggers", "nigguh", "negro", "negroes", "jigaboo", "sambo", "golliwog",
-    "wog", "wogs", "paki", "pakis", "chink", "chinks", "gooks", "kike", "kikes", "yid", "yids",
+    "wog", "wogs", "paki", "pakis", "gooks", "kike", "kikes", "yid", "yids",
     "spic", "spics", "wetback", "wetbacks", "beaner", "beaners", "raghead", "ragheads", "towelhead",
     "towelheads", "sand nigger", "camel jockey", "muzzie", "muzzies", "kaffir", "gypo", "gypos", "gyppo",
-    "gyppos", "gippo", "gippos", "pikey", "pikeys", "faggot", "faggots", "fag", "fags", "dyke", "dykes", "tranny",
-    "trannies", "shemale", "poofter", "poof", "batty boy", "bender", "retard", "retards", "retarded",
-    "spastic", "spaz", "spacker", "mong", "mongs", "mongoloid", "midget", "halfcaste",
+    "gyppos", "gippo", "gippos", "pikey", "pikeys", "faggot", "faggots", "dyke", "dykes", "tranny",
+    "trannies", "shemale", "poofter", "poof", "batty boy", "retard", "retards", "retarded",
+    "spastic", "spaz", "spacker", "mongoloid", "midget", "halfcaste",
     "half caste", "redskin", "injun", "zipperhead", "white trash",
 )  # fmt: skip
 _GROUP = (
@@ -191,6 +193,12 @@ _GROUP = (
 )
 HATE_PATTERNS: tuple[str, ...] = (
     words_pattern(HATE_SLURS),
+    # Slurs that are also everyday British words ("nipping out for a fag", "on a bender", "chinks in
+    # their armour", "Mong Kok"): only when said of a person.
+    r"\b(?:you|u|ur|you'?re a|youre a|he'?s a|hes a|she'?s a|such a|little|fucking|stupid|dirty|bloody|filthy) "
+    r"(?:fags?|benders?)\b|\b(?:fags?|benders?) like (?:you|u|him|her|them)\b",
+    r"\bchinks?\b(?! in (?:the|their|his|her|its|our|your|my) armou?r)",
+    r"\bmongs?\b(?! kok\b)",
     rf"\b{_GROUP} (?:are|r|is) (?!not |never |no )(?:all |just |nothing but |a bunch of |such )?(?:\w+ )?"
     r"(?:scum|vermin|animals|rats|parasites|filth|cockroaches|savages|subhuman|disease|cancer|"
     r"terrorists|criminals|rapists|pedos|paedos|inferior|disgusting|evil|a plague|trash|garbage)\b",

@@ -87,6 +87,8 @@ POSITIVES = [
     ("I'll slash your tyres", "abuse.threat", Severity.CRITICAL),
     ("I'm gonna bring a knife tomorrow", "abuse.threat", Severity.HIGH),
     ("hope someone stabs you", "abuse.threat", Severity.CRITICAL),
+    ("you fag", "abuse.hate", Severity.HIGH),
+    ("she's a cheap tart", "abuse.sexist", Severity.HIGH),
 ]
 
 
@@ -161,6 +163,12 @@ NEGATIVES = [
     "You'll be sorry you missed the bake sale",
     "Miss Patel taught them a lesson on fractions",
     "We'll wait for you at the gates after school",
+    # British English the US-trained signals read as slurs
+    "Dad's nipping out for a fag, back in five",
+    "Staff went on a bender after the Christmas concert",
+    "Jam tarts and scones at the bake sale",
+    "The chinks in their armour showed in the second half",
+    "Year 5 are learning about Mong Kok market in Hong Kong",
 ]
 
 
@@ -256,3 +264,11 @@ def test_hallmon_check_jsonl_reports_the_demo_comments() -> None:
     assert out["praise"]["findings"] == [] and out["office"]["findings"] == []
     threat = [f for f in out["threat"]["findings"] if f["category"] == "abuse.threat"]
     assert threat and threat[0]["severity"] == "critical" and "police" in threat[0]["explanation"]
+
+
+@pytest.mark.parametrize("text", ["shut up you mong", "you are a pathetic loser", "Mr Hartley is a useless idiot"])
+def test_insults_are_not_called_threats_without_threatening_words(detector: AbuseDetector, text: str) -> None:
+    # "threat" makes an alert critical and names the police: the model's threat head alone, unsure,
+    # must not say it when the insult already explains the comment
+    found = categories(scan(detector, text))
+    assert found and "abuse.threat" not in found
