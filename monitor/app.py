@@ -251,19 +251,11 @@ class App:
     def health_notifier(self) -> AccountHealthNotifier:
         """Emails IT when an account stops or starts working: the ``[report] recipients`` given
         explicitly (never the headteacher by default; without them the log says it)."""
-        import tomllib
-
-        try:
-            raw = tomllib.loads(self.settings.path.read_text(encoding="utf-8")).get("report", {})
-        except (OSError, tomllib.TOMLDecodeError):
-            raw = {}
-        listed = raw.get("recipients", []) if isinstance(raw, dict) else []
-        recipients = tuple(r for r in listed if isinstance(r, str) and "@" in r)
         return AccountHealthNotifier(
             self.transport,
             self.settings.school.name,
             self.settings.alerts.sender,
-            recipients,
+            self.settings.evidence.report.it_recipients,
             self.clock,
             self.settings.school.domain,
         )

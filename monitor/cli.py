@@ -182,6 +182,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  delivery: {'SMTP ' + settings.smtp.host if settings.smtp.host else 'files in ' + str(settings.alerts.outbox_dir)}")
     for account in settings.accounts:
         print(f"  account {account.key}: every {int(account.poll_interval.total_seconds() // 60)} min")
+    life, report, keep = settings.evidence.lifecycle, settings.evidence.report, settings.evidence.retention
+    hours = int(life.escalate_after.total_seconds() // 3600)
+    print(
+        f"  unacknowledged {'/'.join(life.escalate_severities)} alerts escalate after {hours} h to: "
+        f"{', '.join(life.escalate_to) or '(no DSL listed: [lifecycle] dsl)'}"
+    )
+    print(f"  daily digest at {life.digest_time:%H:%M} ({life.timezone}) to: {', '.join(life.digest_recipients)}")
+    print(f"  weekly report {report.day} {report.time:%H:%M} to: {', '.join(report.recipients)}")
+    print(f"  account failures emailed to: {', '.join(report.it_recipients) or '(nobody: the log only; set [report] recipients)'}")
+    print(
+        f"  evidence kept: {keep.no_finding_days} days without a finding, {keep.finding_days} with one, "
+        f"{keep.resolved_days} after an alert is resolved; copies of posts deleted on X removed within {keep.x_deleted_hours} h"
+    )
     return 0
 
 

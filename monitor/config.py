@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.domain import Account, Severity
+from monitor.evidence_settings import EvidenceConfig, parse_evidence_settings
 
 SECRET_KEY_PATTERN = re.compile(r"(password|secret|token|api_key|apikey|bearer)", re.IGNORECASE)
 SMTP_SECURITY = ("starttls", "ssl", "none")
@@ -85,6 +86,7 @@ class Settings:
     accounts: tuple[Account, ...]
     detectors: tuple[str, ...] | None = None
     log_level: str = "INFO"
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)  # [lifecycle] [retention] [report]
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -236,6 +238,9 @@ def parse_settings(
     if smtp.host and not alerts.recipients:
         r.problem("[alerts]", "'recipients' is empty: nobody would receive the alerts", "recipients")
 
+    evidence, problems = parse_evidence_settings(data, base, alerts.recipients or (alerts.sender,))
+    r.problems.extend(problems)
+
     media_t = r.table(data, "media")
     media = MediaSettings(
         max_download_bytes=r.get(media_t, "[media]", "max_download_mb", int, 50) * 1024 * 1024,
@@ -303,4 +308,5 @@ def parse_settings(
         accounts=tuple(accounts),
         detectors=enabled,
         log_level=str(data.get("log_level", "INFO")),
+        evidence=evidence,
     )

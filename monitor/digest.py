@@ -20,7 +20,7 @@ from monitor.clock import Clock
 from monitor.domain import Severity
 from monitor.email import EmailSettings, header_text, platform_name, safe_link
 from monitor.events import EventRecorder
-from monitor.lifecycle import LifecycleSettings, RetentionSettings
+from monitor.evidence_settings import LifecycleSettings, RetentionSettings
 from monitor.templates import render
 from monitor.transports import Transport
 from storage.database import Database

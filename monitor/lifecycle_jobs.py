@@ -17,7 +17,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.app import App
 from monitor.digest import DigestBuilder
 from monitor.email import EmailSettings
-from monitor.lifecycle import EvidenceConfig, Escalator, load_evidence_config
+from monitor.evidence_settings import EvidenceConfig
+from monitor.lifecycle import Escalator
 from monitor.report import WeeklyReporter
 from monitor.retention import RetentionPurger
 
@@ -46,7 +47,7 @@ def email_settings(app: App) -> EmailSettings:
 
 def services(app: App, config: EvidenceConfig | None = None) -> Services:
     """Wire the lifecycle services from the app (the composition root's objects)."""
-    config = config or load_evidence_config(app.settings)
+    config = config or app.settings.evidence
     events = app.events()
     email = email_settings(app)
     transport = app.transport()

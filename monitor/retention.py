@@ -21,7 +21,7 @@ from datetime import timedelta
 from monitor.clock import Clock
 from monitor.custody import clean_actor
 from monitor.events import EventRecorder
-from monitor.lifecycle import RetentionSettings
+from monitor.evidence_settings import RetentionSettings
 from storage.database import Database
 from storage.evidence import EvidenceStore
 from storage.lifecycle import LifecycleError, LifecycleStore, PurgeCandidate, PurgedItem, RetentionStore, item_id_for_alert

@@ -122,3 +122,24 @@ def test_database_password_is_added_from_the_secret(tmp_path: Path) -> None:
     settings = load_settings(path)
     url = database_url(settings, SecretSource({"HALLMON_DATABASE_PASSWORD": "pw-from-secret"}))
     assert url == "postgresql://hallmon:pw-from-secret@db.invalid/school"
+
+
+def test_check_config_reads_the_lifecycle_tables_too(tmp_path: Path) -> None:
+    bad = write_config(tmp_path, '[lifecycle]\ndigest_time = "7.30"\ntimezone = "Europe/Londn"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "check-config", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "'digest_time' must be a time of day" in result.stderr and "'Europe/Londn'" in result.stderr
+
+
+def test_account_failures_go_only_to_listed_it_recipients(tmp_path: Path) -> None:
+    quiet = load_settings(write_config(tmp_path, '[alerts]\nrecipients = ["head@school.example"]\n'))
+    assert quiet.evidence.report.recipients == ("head@school.example",)  # the weekly report falls back
+    assert quiet.evidence.report.it_recipients == ()  # account failures do not
+    (tmp_path / "it").mkdir()
+    listed = load_settings(write_config(tmp_path / "it", '[report]\nrecipients = ["it@school.example"]\n'))
+    assert listed.evidence.report.it_recipients == ("it@school.example",)

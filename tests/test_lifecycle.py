@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from monitor.cli import main
 from monitor.config import ConfigError, load_settings
-from monitor.lifecycle import AlertLifecycle, Outcome, load_evidence_config
+from monitor.lifecycle import AlertLifecycle, Outcome
 from monitor.lifecycle_jobs import services
 from storage.custody import CustodyLog
 from storage.lifecycle import AlertLifecycleRow, LifecycleError
@@ -169,11 +169,8 @@ def test_digest_escapes_platform_text(tmp_path: Path) -> None:
 def test_bad_lifecycle_settings_are_clear_errors(tmp_path: Path) -> None:
     export = write_export(tmp_path / "export", [])
     extra = '[lifecycle]\nescalate_after_hours = 0\ndsl = ["not an address"]\ndigest_time = "7.30"\n[report]\nday = "someday"\n[retention]\nx_deleted_hours = 48\n'
-    settings = load_settings(
-        archive_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", {"school": export}, extra=extra)
-    )
-    with pytest.raises(ConfigError) as caught:
-        load_evidence_config(settings)
+    with pytest.raises(ConfigError) as caught:  # found when the file is read, so check-config says it
+        load_settings(archive_config(tmp_path, f"sqlite:///{tmp_path / 'h.db'}", {"school": export}, extra=extra))
     text = caught.value.report()
     for expected in (
         "'escalate_after_hours' must be a whole number from 1",
