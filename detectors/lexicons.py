@@ -298,7 +298,7 @@ SECOND_PERSON_RE = r"\b(?:you|u|ya|yer|your|ur|you'?re|youre)\b"
 ALCOHOL_PATTERNS: tuple[str, ...] = (
     r"\b(?:beer|beers|lager|wine|wines|prosecco|champagne|fizz|gin|vodka|whisky|whiskey|rum|tequila|"
     r"cocktails?|booze|boozy|alcohol|alcoholic|drunk|drunken|tipsy|hungover|hangover|pub crawl|"
-    r"bottomless brunch|wine o'?clock|pimm'?s|cider|sambuca|jagerbombs?|pints? of)\b",
+    r"bottomless brunch|wine o'?clock|pimm'?s|cider|sambuca|jagerbombs?|pints? of|on (?:a|another) bender)\b",
 )
 GAMBLING_PATTERNS: tuple[str, ...] = (
     r"\b(?:bet365|betfair|paddy ?power|william hill|ladbrokes|sky bet|casino|casinos|poker|roulette|"

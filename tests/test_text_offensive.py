@@ -36,6 +36,7 @@ def scan(detector: OffensiveDetector, text: str, school: bool = True, kind: Item
 CASES = [
     # text, expected category, clause
     ("Wine o'clock for the staff after a long week! Bring on the prosecco", "disrepute.alcohol", Clause.DISREPUTE),
+    ("Staff went on a bender to celebrate Ofsted!", "disrepute.alcohol", Clause.DISREPUTE),
     (
         "Fancy a flutter? Our tip for the Grand National with Bet365 is Lucky Star",
         "disrepute.gambling",
