@@ -14,7 +14,7 @@ the police. Threat patterns need a person as the object ("kill you", not "killin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -450,19 +450,25 @@ def _ascii_stand_in(char: str) -> str:
     if char.isdecimal():
         return "0"
     if char.isalnum():
-        return "x"
+        # Python's case-insensitive match folds a few letters to ASCII (the Kelvin sign, the long s)
+        folded = char.lower() if char.lower().isascii() else char.upper().lower()
+        return folded if len(folded) == 1 and folded.isascii() and folded.isalnum() else "x"
     return "~"
 
 
 class Prefilter:
     """Which of many patterns can match a text, from one RE2 pass (a superset, never fewer)."""
 
-    def __init__(self, patterns: list[str]) -> None:
+    def __init__(self, patterns: Sequence[str | re.Pattern[str]]) -> None:
         options = re2.Options()
         options.max_mem = 256 << 20  # ample: a set that ran out of memory would answer "none"
         self._set = re2.Set.SearchSet(options)
         for pattern in patterns:
-            self._set.Add(without_lookarounds(pattern))
+            if isinstance(pattern, re.Pattern):
+                source = ("(?i)" if pattern.flags & re.IGNORECASE else "") + pattern.pattern
+            else:
+                source = pattern
+            self._set.Add(without_lookarounds(source))
         self._set.Compile()
 
     def candidates(self, text: str) -> list[int]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from detectors.base import OwnContacts, SchoolContext
+from detectors.lexicons import Prefilter
 from detectors.normalise import check_length, normalise
 from detectors.personal_data_checks import card_ok, iban_ok, nhs_ok, nino_ok, upn_ok
 from detectors.pupil_names import find_person_names
@@ -135,6 +136,7 @@ SPECIAL_TERMS = re.compile(
     r"free school meals|pupil premium|excluded|exclusion|pregnan\w*|gender identity|transgender)\b",
     re.IGNORECASE,
 )
+_SPECIAL_GATE = Prefilter([SPECIAL_TERMS, SPECIAL_ACRONYMS])
 # Around a digit run: a code with letters and digits just before or after means it is part of a
 # longer identifier; a capitalised word just after means a house number; a label means a phone.
 CODE_BEFORE = re.compile(r"(?:[A-Za-z]+\d+|\d+[A-Za-z]+)[A-Za-z\d]* ?$")
@@ -513,6 +515,8 @@ def _e164(raw: str) -> str:
 
 def _special_category(text: str, context: SchoolContext) -> list[_Hit]:
     """Health, SEN or safeguarding words near a person's name; critical when the name is a pupil's."""
+    if not _SPECIAL_GATE.candidates(text):  # most texts hold none of the terms: one RE2 pass says so
+        return []
     terms = sorted([*_matches(SPECIAL_TERMS, text), *_matches(SPECIAL_ACRONYMS, text)], key=lambda m: m.start())
     if not terms:
         return []

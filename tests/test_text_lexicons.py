@@ -6,11 +6,19 @@ Invented names only; the abusive words are quoted because the matcher has to fin
 from __future__ import annotations
 
 import random
+import re
 import time
 
 import pytest
 
-from detectors.lexicons import ABUSE_PATTERNS, DISREPUTE_PATTERNS, TARGET_PATTERNS, PatternSet, without_lookarounds
+from detectors.lexicons import (
+    ABUSE_PATTERNS,
+    DISREPUTE_PATTERNS,
+    TARGET_PATTERNS,
+    PatternSet,
+    Prefilter,
+    without_lookarounds,
+)
 from detectors.normalise import normalise
 
 SAMPLES = (
@@ -63,3 +71,11 @@ def test_hostile_text_is_linear() -> None:
     started = time.perf_counter()
     ABUSE_PATTERNS.find(folded)
     assert time.perf_counter() - started < 5
+
+
+def test_case_insensitive_patterns_keep_their_unicode_case_folding() -> None:
+    # Python folds the long s and the Kelvin sign to ASCII under IGNORECASE; the RE2 pass must too
+    gate = Prefilter([re.compile(r"\bdiabetes\b|\bkid\b", re.IGNORECASE)])
+    for text in ("Diabete\u017f", "\u212Aid", "DIABETES", "a kid"):
+        assert gate.candidates(text) == [0], text
+    assert gate.candidates("diabolical") == []
