@@ -57,7 +57,10 @@ THREAT_PATTERNS: tuple[str, ...] = (
     rf"\bknock {_PERSON} (?:out cold|senseless|unconscious|spark out)\b",
     r"\b(?:kill|murder|stab|shoot|strangle|behead|lynch|rape|gas) (?:you|u|him|her|them|'?em|yourself|urself|all|every)\b(?! (?:a|an|some|over|back|across|down|through)\b)",
     r"\bkys\b",
-    r"\b(?:should|needs? to|ought to|deserves? to|wants? to|must|will) (?:all )?(?:be |get )"
+    # harm wished on someone ("should be shot"), or promised to a person ("you'll get hurt"); "someone
+    # will get hurt in that car park" is a safety warning, not a threat
+    r"\b(?:should|needs? to|ought to|deserves? to|wants? to|must|(?:you|u|he|she|they|ya)(?:'ll| will)) "
+    r"(?:all )?(?:be |get )"
     r"(?:killed|shot|stabbed|hanged|hung|lynched|beheaded|gassed|burn(?:ed|t)|raped|murdered|"
     r"strangled|executed|exterminated|beaten|battered|punched|slapped|kicked|put down|wiped out|"
     r"hit|hurt|tortured|drowned)\b",

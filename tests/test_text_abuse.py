@@ -87,6 +87,7 @@ POSITIVES = [
     ("I'll slash your tyres", "abuse.threat", Severity.CRITICAL),
     ("I'm gonna bring a knife tomorrow", "abuse.threat", Severity.HIGH),
     ("hope someone stabs you", "abuse.threat", Severity.CRITICAL),
+    ("you'll get hurt if you keep this up Mr Hartley", "abuse.threat", Severity.CRITICAL),
     ("you fag", "abuse.hate", Severity.HIGH),
     ("she's a cheap tart", "abuse.sexist", Severity.HIGH),
 ]
@@ -163,6 +164,8 @@ NEGATIVES = [
     "You'll be sorry you missed the bake sale",
     "Miss Patel taught them a lesson on fractions",
     "We'll wait for you at the gates after school",
+    "Honestly the car park is a nightmare, someone will get hurt",
+    "A child will be killed on that crossing one day unless the council acts",
     # British English the US-trained signals read as slurs
     "Dad's nipping out for a fag, back in five",
     "Staff went on a bender after the Christmas concert",
