@@ -95,21 +95,25 @@ def _mask_names(text: str, folded: str) -> str:
     return "".join(chars)
 
 
-# Everyday British meanings of words the US-trained signals take for slurs: "nipping out for a
-# fag", "fag break", "on a bender". Blanked (same length) before any signal reads them.
+# Everyday British meanings of words the US-trained signals take for slurs or sex: "nipping out for
+# a fag", "on a bender", "spotted dick" (a pudding), great tits (birds), "the cock crowed". The
+# word in brackets is blanked (same length) before any signal reads it.
 _INNOCENT_BRITISH = re.compile(
     r"\b(?:for|having|had|have|has|smoke|smoking|smoked|light|lit|quick|crafty|sneaky|roll|rolled|rolling|"
     r"cadge|bum|borrow)(?: a| an| another| my| his| her| their)? (?:quick |crafty |sneaky )?(fags?)\b"
     r"|\b(fag) (?:break|packet|end|ends|butts?|ash)\b|\b(?:on|off on|went on|go on|going on) (?:a|another|one) (bender)\b"
+    r"|\bspotted (dick)\b|\b(?:great|blue|coal|marsh|willow|crested|long-tailed|long tailed|bearded) (tits?)\b"
+    r"|\b(cock) (?:crowed|crows|crowing|pheasant|robin|sparrow|a doodle)\b|\b(anal) retentive\b"
 )
+_INNOCENT_HINTS = ("fag", "bender", "dick", "tit", "cock", "anal")
 
 
 def _mask_innocent_british(folded: str) -> str:
-    if "fag" not in folded and "bender" not in folded:
+    if not any(hint in folded for hint in _INNOCENT_HINTS):
         return folded
     chars = list(folded)
     for m in _INNOCENT_BRITISH.finditer(folded):
-        for group in range(1, 4):
+        for group in range(1, (m.lastindex or 0) + 1):
             if m.group(group):
                 chars[m.start(group) : m.end(group)] = " " * (m.end(group) - m.start(group))
     return "".join(chars)

@@ -155,10 +155,14 @@ SEXUAL_PATTERNS: tuple[str, ...] = (
     r"sexy|sext|sexting|masturbat\w*|wank(?:ing)?|orgy|threesome|dildo|vibrator)\b",
     r"\b(?:suck|lick|ride|sit on|grab|touch|feel up|finger) (?:my|his|her|your|ur) "
     r"(?:dick|cock|balls|tits|boobs|pussy|face|ass|arse|bum)\b",
-    r"\b(?:have|had|having|want|wanna) sex\b|\bsex with\b|\bin bed with\b",
+    r"\b(?:have|had|having|want|wanna) sex\b|\bsex with\b",
+    r"\bin bed with\b(?! (?:the |a |an |bad )?(?:flu|cold|covid|temperature|fever|bug|virus|sickness|tonsillitis|"
+    r"migraine|chickenpox|chicken pox|bad back|stomach bug|sickness bug|norovirus|illness|a book)\b)",
     r"\b(?:fuck|fuk|shag|bang|smash|do) (?:her|him|me|you|u|that \w+|the \w+ teacher) (?:so )?(?:hard|all night|senseless|raw)\b",
     r"\b(?:i'?d|i would) (?:fuck|shag|bang|smash|tap) (?:her|him|that|them|the \w+|mrs \w+|miss \w+|ms \w+)\b",
     r"\b(?:hot|sexy|fit|fine) (?:teacher|mum|mom|milf|mrs \w+|miss \w+|ms \w+)\b",
+    r"\b(?:nice|great|lovely|big|huge|fit|sexy|perky|show (?:us|me) (?:your|ur)|flash(?:ing)? (?:your|ur|her)) "
+    r"(?:tits|titties|boobs|boobies|nipples|arse|ass|bum|knockers|jugs)\b",
     r"\b(?:send|show) (?:me )?(?:nudes|pics of your|your body)\b",
 )
 

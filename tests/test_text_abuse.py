@@ -90,6 +90,7 @@ POSITIVES = [
     ("you'll get hurt if you keep this up Mr Hartley", "abuse.threat", Severity.CRITICAL),
     ("you fag", "abuse.hate", Severity.HIGH),
     ("she's a cheap tart", "abuse.sexist", Severity.HIGH),
+    ("nice tits miss", "abuse.sexual", Severity.HIGH),
 ]
 
 
@@ -172,6 +173,11 @@ NEGATIVES = [
     "Jam tarts and scones at the bake sale",
     "The chinks in their armour showed in the second half",
     "Year 5 are learning about Mong Kok market in Hong Kong",
+    "I was in bed with flu all week",
+    "Spotted dick and custard for pudding today!",
+    "Great tits and blue tits on the bird feeder for the Year 2 bird watch",
+    "The cock crowed when we arrived at the farm",
+    "They are a bit anal retentive about the uniform rules",
 ]
 
 
