@@ -303,9 +303,12 @@ SECOND_PERSON_RE = r"\b(?:you|u|ya|yer|your|ur|you'?re|youre)\b"
 # --- 4.1(d) disrepute signals in the school's own posts ---
 
 ALCOHOL_PATTERNS: tuple[str, ...] = (
-    r"\b(?:beer|beers|lager|wine|wines|prosecco|champagne|fizz|gin|vodka|whisky|whiskey|rum|tequila|"
-    r"cocktails?|booze|boozy|alcohol|alcoholic|drunk|drunken|tipsy|hungover|hangover|pub crawl|"
+    r"\b(?:lager|wines|prosecco|champagne|vodka|whisky|whiskey|rum|tequila|"
+    r"booze|boozy|alcohol|alcoholic|drunk|drunken|tipsy|hungover|hangover|pub crawl|"
     r"bottomless brunch|wine o'?clock|pimm'?s|cider|sambuca|jagerbombs?|pints? of|on (?:a|another) bender)\b",
+    # not the tuck shop's wine gums and ginger beer, a fruit cocktail pudding or Hogarth's Gin Lane
+    r"(?<!ginger[ ])(?<!root[ ])\bbeers?\b(?! street)|\bwine\b(?! gums?)|\bgin\b(?! lane)"
+    r"|(?<!fruit[ ])\bcocktails?\b",
 )
 GAMBLING_PATTERNS: tuple[str, ...] = (
     r"\b(?:bet365|betfair|paddy ?power|william hill|ladbrokes|sky bet|casino|casinos|poker|roulette|"

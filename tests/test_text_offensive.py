@@ -75,6 +75,15 @@ CLEAN = [
     "Please contact the school office if you have concerns.",
     "Year 6 beat St Anne's 3-0 in the football final!",
     "Reminder: flu vaccinations for Reception to Year 6 on Tuesday",
+    # British school life that a word list could mistake for drink, swearing or sex
+    "Spotted dick and custard on today's menu!",
+    "Year 2 spotted great tits and blue tits on the bird feeder",
+    "Wine gums and ginger beer at the tuck shop",
+    "Fruit cocktail and ice cream for pudding",
+    "Gin Lane and Beer Street: Year 9's Hogarth art project",
+    "Year 6 absolutely killed it at the swimming gala",
+    "Congratulations to Ava Hughes, who graduated summa cum laude",
+    "Relationships and sex education evening for parents on Tuesday",
 ]
 
 
