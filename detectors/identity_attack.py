@@ -76,7 +76,15 @@ VICTIM_WORDS = word_set(
     "attacks injured suffering suffer sad afraid scared crisis war hurt hurting abused abuse raped rape "
     "murdered murder assaulted harassed harassment discrimination racism racist sexism sexist violence "
     "violent danger threat threatened fear feared lost missing sick cancer pain problem problems worried "
-    "wrong"
+    "wrong angry furious grieving grief mourning upset heartbroken devastated horrified terrified frustrated "
+    "outraged offended tired exhausted lonely depressed anxious distressed miserable unhappy disappointed "
+    "helpless desperate struggling traumatised traumatized"
+)
+# Words ending in -ed after "are" usually say what was done to the group ("are exploited by employers",
+# "are bullied more often"): they count only when they are insults in themselves.
+INSULTING_PARTICIPLES = word_set(
+    "retarded deranged demented inbred depraved twisted wicked crooked brainwashed diseased infested "
+    "backwards-minded bloodthirsty"
 )
 COPULAS = word_set("are is r were was be being been remain")
 NEGATORS = word_set("not no never isn't aren't wasn't weren't dont don't")
@@ -139,7 +147,7 @@ def find_group_attacks(folded: str) -> list[GroupAttack]:
                 break
             if word in COPULAS:
                 seen_copula = True
-            elif seen_copula and word in negative:
+            elif seen_copula and word in negative and (not word.endswith("ed") or word in INSULTING_PARTICIPLES):
                 found.append(GroupAttack(category, group.start(), words[j][1]))
                 break
     return found

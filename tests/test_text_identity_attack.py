@@ -32,6 +32,7 @@ ATTACKS = [
     ("women are pathetic at everything", "sexist"),
     ("killing migrants would solve it", "threat"),
     ("#SendThemBack", "hate"),
+    ("muslims are retarded", "hate"),
 ]
 
 
@@ -56,6 +57,13 @@ ORDINARY = [
     "Refugee Week: our refugee families are welcome here",
     "Immigrants are not criminals, whatever the papers say",
     "Lovely assembly about Diwali and what Hindus celebrate",
+    # how a group feels, and what is done to it, is not an attack on it
+    "Muslims are horrified by the attack",
+    "Women are furious about the decision",
+    "Immigrants are exploited by employers",
+    "Gay pupils are bullied more often",
+    "Refugees are traumatised and need our help",
+    "Girls are bullied online more than boys",
 ]
 
 
