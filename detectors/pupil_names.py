@@ -40,6 +40,23 @@ NOT_SURNAMES = frozenset(
     ).split()
 )
 TITLES = frozenset(t.lower().rstrip(".") for t in CONSTANTS.titles) | {"mr", "mrs", "miss", "ms", "mx", "dr", "sir"}
+# Famous people and characters a school posts about (book week, history topics, school shows): the
+# general recogniser would otherwise take "Oliver Twist" or "Florence Nightingale" for a pupil.
+FAMOUS_NAMES = frozenset(
+    (  # noqa: SIM905 -- a word list reads better as prose
+        "oliver twist,peter pan,harry potter,hermione granger,ron weasley,florence nightingale,mary seacole,"
+        "rosa parks,anne frank,guy fawkes,grace darling,isaac newton,charles darwin,charles dickens,"
+        "william shakespeare,jane austen,roald dahl,michael morpurgo,david walliams,julia donaldson,"
+        "jacqueline wilson,tom gates,greg heffley,percy jackson,matilda wormwood,horrid henry,"
+        "paddington bear,winnie pooh,tom thumb,robin hood,jack frost,father christmas,santa claus,"
+        "martin luther,nelson mandela,malala yousafzai,marcus rashford,emmeline pankhurst,ada lovelace,"
+        "amelia earhart,neil armstrong,tim peake,greta thunberg,david attenborough,walter tull,"
+        "winston churchill,isambard brunel,mary anning,katherine johnson,frida kahlo,vincent gogh,"
+        "claude monet,andy warhol,henry moore,barbara hepworth,bugsy malone,annie warbucks,joseph dreamcoat"
+    ).split(",")
+)
+# Before a name, these make it a historical or royal figure ("King Charles", "St George").
+FIGURE_TITLES = frozenset({"king", "queen", "prince", "princess", "saint", "st", "lord", "lady", "dame", "pope", "captain"})
 
 
 @dataclass(frozen=True)
@@ -155,9 +172,18 @@ def _first_name_match(text: str, tok: _Token, people: tuple[RosterPerson, ...]) 
 def _general_match(text: str, tok: _Token, nxt: _Token | None, i: int, tokens: list[_Token]) -> NameMatch | None:
     if not tok.capitalised or tok.key not in first_name_lexicon():
         return None
-    if i > 0 and tokens[i - 1].key in TITLES:
-        return None  # "Mrs Ava Jones" is an adult
-    if nxt is not None and nxt.capitalised and nxt.key not in NOT_SURNAMES and nxt.key not in first_name_lexicon():
+    if i > 0 and (tokens[i - 1].key in TITLES or tokens[i - 1].key in FIGURE_TITLES):
+        return None  # "Mrs Ava Jones" is an adult, "King Charles" a king
+    if nxt is not None and f"{tok.key} {nxt.key}" in FAMOUS_NAMES:
+        return None
+    possessive = "'" in text[tok.end : nxt.start] or "\u2019" in text[tok.end : nxt.start] if nxt else False
+    if (
+        nxt is not None
+        and nxt.capitalised
+        and not possessive  # "Charlotte's Web" is a title, not Charlotte Web
+        and nxt.key not in NOT_SURNAMES
+        and nxt.key not in first_name_lexicon()
+    ):
         return NameMatch(tok.start, nxt.end, 0.6, None, "looks like a first name and surname")
     cue = _cue_near(text, tok)
     if cue is not None:

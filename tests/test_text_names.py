@@ -157,6 +157,19 @@ def test_general_recogniser_without_a_roster() -> None:
     assert {"oliver", "ava", "mohammed", "isla"} <= first_name_lexicon()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Book week: we loved Charlotte's Web and Oliver Twist",
+        "Year 2 learned about Florence Nightingale and Mary Seacole",
+        "King Charles visited the town and St George's Day is coming",
+        "Tickets for Bugsy Malone are on sale now",
+    ],
+)
+def test_famous_names_and_titles_are_not_pupils(text: str) -> None:
+    assert [m for m in find_person_names(text, SchoolContext()) if m.confidence >= 0.5] == []
+
+
 def test_long_text_is_refused_with_a_clear_error(school: SchoolContext) -> None:
     with pytest.raises(TextTooLong):
         find_person_names("Ava " * 1_000_000, school)
