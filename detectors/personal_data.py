@@ -198,6 +198,12 @@ EXPLAIN = {
 }
 
 
+ORGANISATION_PHONE = (
+    "An organisation's phone number (freephone, helpline or non-geographic) is published{who}. "
+    "These are usually fine to share: check it is not somebody's personal line."
+)
+
+
 @dataclass(frozen=True)
 class _Hit:
     kind: str
@@ -205,6 +211,7 @@ class _Hit:
     end: int
     confidence: float
     value: str
+    organisation: bool = False  # a freephone, helpline or non-geographic number: not a person's
 
 
 class PersonalDataDetector:
@@ -218,7 +225,7 @@ class PersonalDataDetector:
         check_length(item.item.text)
         norm = normalise(item.item.text)
         hits = [
-            _Hit(h.kind, *norm.to_original(h.start, h.end), h.confidence, h.value)
+            _Hit(h.kind, *norm.to_original(h.start, h.end), h.confidence, h.value, h.organisation)
             for h in find_personal_data(norm.text, context.own_contacts)
         ]
         hits += _special_category(item.item.text, context)  # names come back as original offsets
@@ -226,11 +233,15 @@ class PersonalDataDetector:
         findings = []
         for hit in hits:
             start, end = hit.start, hit.end
+            who = " in the school's own post" if school_voice else " in a public comment"
+            explanation = EXPLAIN[hit.kind].format(who=who)
             if hit.kind == "special_category":
                 severity = Severity.CRITICAL if hit.confidence >= 0.8 else Severity.HIGH
+            elif hit.organisation:
+                severity = Severity.LOW  # the digest mentions it; nobody is woken for Childline's number
+                explanation = ORGANISATION_PHONE.format(who=who)
             else:
                 severity = Severity.HIGH if school_voice else Severity.MEDIUM
-            who = " in the school's own post" if school_voice else " in a public comment"
             findings.append(
                 Finding(
                     clause=Clause.PERSONAL_DATA,
@@ -239,7 +250,7 @@ class PersonalDataDetector:
                     confidence=hit.confidence,
                     detector=self.name,
                     detector_version=self.version,
-                    evidence=Evidence(EXPLAIN[hit.kind].format(who=who), (TextSpan(start, end),)),
+                    evidence=Evidence(explanation, (TextSpan(start, end),)),
                 )
             )
         return findings
@@ -457,7 +468,27 @@ def _phones(text: str, own: OwnContacts, international_only: bool = False) -> It
             continue
         if own_phones and _e164(raw) in own_phones:
             continue
-        yield _Hit("phone", start, start + len(raw), confidence, raw)
+        yield _Hit("phone", start, start + len(raw), confidence, raw, _organisation_number(raw))
+
+
+# UK freephone (0800, 0808), non-geographic (03), shared-cost and premium numbers belong to
+# organisations: a safeguarding post lists Childline (0800 1111) or the council's 0300 line on purpose.
+_ORGANISATION_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.UAN,
+    }
+)
+
+
+def _organisation_number(raw: str) -> bool:
+    """True for a UK number, written the UK way, of a kind only organisations hold."""
+    if not raw.lstrip("(").startswith(("0", "+44", "0044")) or (raw.startswith("00") and not raw.startswith("0044")):
+        return False
+    number = _parse(raw, "GB")
+    return number is not None and number.country_code == 44 and phonenumbers.number_type(number) in _ORGANISATION_TYPES
 
 
 def _phone_confidence(text: str, start: int, raw: str) -> float:

@@ -168,6 +168,27 @@ def test_severity_depends_on_who_published_it() -> None:
     assert 0 < finding.confidence <= 1
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Worried about a child? Call Childline on 0800 1111",
+        "NSPCC helpline: 0808 800 5000",
+        "Report a pothole to the council on 0300 123 4567",
+        "Freephone +44 800 123 4567",
+    ],
+)
+def test_organisation_numbers_are_mentioned_but_not_raised(text: str) -> None:
+    # a safeguarding post lists helplines on purpose: the digest mentions them, no email is sent
+    findings = scan(text)
+    assert [f.category for f in findings] == ["personal_data.phone"]
+    assert findings[0].severity is Severity.LOW and "organisation" in findings[0].evidence.explanation
+
+
+def test_personal_numbers_stay_high_beside_a_helpline() -> None:
+    findings = scan("Call Childline on 0800 1111, or Ava's mum on 07700 900123 about the coat")
+    assert sorted(f.severity.value for f in findings) == ["high", "low"]
+
+
 def _roster(tmp_path: Path) -> SchoolContext:
     csv = tmp_path / "pupils.csv"
     csv.write_text("UPN,Forename,Surname,Preferred Name,Year,Photo Consent\nT0001,Ava,Thornbury,,Year 4,N\n")
