@@ -198,9 +198,20 @@ EXPLAIN = {
 }
 
 
-ORGANISATION_PHONE = (
-    "An organisation's phone number (freephone, helpline or non-geographic) is published{who}. "
-    "These are usually fine to share: check it is not somebody's personal line."
+ORGANISATION_EXPLAIN = {
+    "phone": "An organisation's phone number (freephone, helpline or non-geographic) is published{who}. "
+    "These are usually fine to share: check it is not somebody's personal line.",
+    "email": "An organisation's shared email address (such as info@ or helpline@) is published{who}. "
+    "These are usually fine to share: check it is not somebody's personal address.",
+}
+# Shared mailboxes, not a person's (compared without dots, dashes and underscores).
+ROLE_MAILBOXES = frozenset(
+    (  # noqa: SIM905 -- a word list reads better as prose
+        "info office admin enquiries enquiry contact contactus hello help helpline support safeguarding "
+        "reception bursar finance admissions noreply donotreply press media events bookings team mail general "
+        "schooloffice headteacher head senco dsl governors clerk clerktogovernors attendance absence lettings "
+        "pta friends complaints feedback accounts payments"
+    ).split()
 )
 
 
@@ -239,7 +250,7 @@ class PersonalDataDetector:
                 severity = Severity.CRITICAL if hit.confidence >= 0.8 else Severity.HIGH
             elif hit.organisation:
                 severity = Severity.LOW  # the digest mentions it; nobody is woken for Childline's number
-                explanation = ORGANISATION_PHONE.format(who=who)
+                explanation = ORGANISATION_EXPLAIN[hit.kind].format(who=who)
             else:
                 severity = Severity.HIGH if school_voice else Severity.MEDIUM
             findings.append(
@@ -297,7 +308,8 @@ def _emails(text: str, own: OwnContacts) -> Iterator[_Hit]:
         domain = value.rpartition("@")[2].lower()
         if value.lower() in own_emails or any(domain == d or domain.endswith("." + d) for d in own_domains):
             continue
-        yield _Hit("email", m.start(), m.start() + len(value), 0.95, value)
+        local = value.partition("@")[0].lower().replace("-", "").replace("_", "").replace(".", "")
+        yield _Hit("email", m.start(), m.start() + len(value), 0.95, value, local in ROLE_MAILBOXES)
 
 
 def _ibans(text: str, own: OwnContacts) -> Iterator[_Hit]:

@@ -184,6 +184,12 @@ def test_organisation_numbers_are_mentioned_but_not_raised(text: str) -> None:
     assert findings[0].severity is Severity.LOW and "organisation" in findings[0].evidence.explanation
 
 
+def test_shared_mailboxes_are_mentioned_but_not_raised() -> None:
+    findings = scan("Concerns? Email safeguarding@brookfield-council.example or info@charity.example")
+    assert [f.severity for f in findings] == [Severity.LOW, Severity.LOW]
+    assert scan("Email jo.bloggs@mail.example about the coat")[0].severity is Severity.HIGH
+
+
 def test_personal_numbers_stay_high_beside_a_helpline() -> None:
     findings = scan("Call Childline on 0800 1111, or Ava's mum on 07700 900123 about the coat")
     assert sorted(f.severity.value for f in findings) == ["high", "low"]
