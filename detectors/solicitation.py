@@ -40,7 +40,9 @@ NEGATION = re.compile(
 OFFICIAL_CHANNEL = re.compile(
     r"\b(?:to|via|through|using|at|on|in)\s+(?:the\s+|our\s+)?(?:school\s+)?"
     r"(?:office|reception|form|booking form|parentmail|parent ?pay|website|parent portal|school app|letter|"
-    r"reply slip|envelope|secure)\b|(?<![^\s@])[^\s@]++@[\w-]+\.\w|\bcall\b|\bphone the\b"
+    r"reply slip|envelope|secure)\b|(?<![^\s@])[^\s@]++@[\w-]+\.\w"
+    # the reader is sent to the phone ("call the office"); "we'll call you back" is not that
+    r"|\b(?:call|ring|phone) (?:us|the (?:school|office)|reception|our office|\d)"
 )
 # "numbers" and "photos" are personal only when the sentence says whose or what kind.
 VAGUE_DETAIL = re.compile(r"(?:(?:your|their|the|a)\s+)*(?:numbers?|photos?|pictures?|pics?)")

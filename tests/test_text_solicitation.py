@@ -24,6 +24,11 @@ def scan(text: str, kind: ItemKind = ItemKind.POST, author_is_school: bool = Fal
 
 POSITIVES = [
     (
+        "Comment below with your phone number and we will call you back",
+        "Comment below with your phone number",
+        Severity.MEDIUM,
+    ),
+    (
         "DM us your child's name and address and we'll post the prize!",
         "DM us your child's name and address",
         Severity.HIGH,
