@@ -147,7 +147,14 @@ def find_group_attacks(folded: str) -> list[GroupAttack]:
                 break
             if word in COPULAS:
                 seen_copula = True
-            elif seen_copula and word in negative and (not word.endswith("ed") or word in INSULTING_PARTICIPLES):
+            elif seen_copula and _is_negative(word, negative):
                 found.append(GroupAttack(category, group.start(), words[j][1]))
                 break
     return found
+
+
+def _is_negative(word: str, negative: frozenset[str]) -> bool:
+    """A strongly negative predicate; "1" folds to "i", so "p1ague" is tried as "plague" too."""
+    if word not in negative and "i" in word:
+        word = word.replace("i", "l") if word.replace("i", "l") in negative else word
+    return word in negative and (not word.endswith("ed") or word in INSULTING_PARTICIPLES)

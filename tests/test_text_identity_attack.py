@@ -33,6 +33,8 @@ ATTACKS = [
     ("killing migrants would solve it", "threat"),
     ("#SendThemBack", "hate"),
     ("muslims are retarded", "hate"),
+    ("muslims are a p1ague", "hate"),  # "1" folds to "i": "piague" is tried as "plague"
+    ("r e f u g e e s are animals", "hate"),
 ]
 
 
