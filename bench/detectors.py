@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -118,9 +118,11 @@ def run_check(records: list[dict[str, object]], cores: str | None) -> RunStats:
             last = time.perf_counter()
             if len(outputs) == 1:
                 first = last
-    proc.wait()
+    # this command's own peak (RUSAGE_CHILDREN would report the largest child so far, e.g. training)
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
     writer.join()
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = usage.ru_maxrss / 1024
     seconds = max(last - first, 1e-9)
     stats = RunStats(
         outputs, seconds * len(outputs) / max(1, len(outputs) - 1), peak, sum(1 for o in outputs if o.get("errors"))
