@@ -136,6 +136,13 @@ THREAT_PATTERNS: tuple[str, ...] = (
     r"(?:out|spark out|into next week)\b",
     r"\b(?:bring|bringing|brought|carry|carrying) (?:a |my |me |the )?(?:knife|knives|gun|blade|machete|weapon) (?:to|into|in|tomorrow|on monday)\b",
     r"\bthere(?:'?ll| will) be blood\b|\bend (?:your|ur|his|her) (?:\w+ )?life\b",
+    # killing a people by nationality or faith ("killing koreans is good"); "slaughter" is left out,
+    # it is how football reports talk
+    r"\b(?:kill|killing|murder|murdering|shoot|shooting|gas|gassing|bomb|bombing|nuke|nuking|exterminate|"
+    r"exterminating|behead|beheading|lynch|lynching) (?:all |the |those |these |more )?(?:koreans|japanese|"
+    r"chinese|americans|russians|ukrainians|germans|italians|spaniards|albanians|turks|kurds|iranians|iraqis|"
+    r"afghans|syrians|somalis|nigerians|ghanaians|jamaicans|bangladeshis|israelis|palestinians|brazilians|"
+    r"europeans|christians|hindus|sikhs|buddhists|atheists|catholics|protestants|white people|black people)\b",
     # glee at violence, and objects thrown at people
     r"\b(?:love|loved|enjoy|enjoyed|like|liked) (?:watching|seeing) (?:\w+ ){0,4}?(?:get|getting|being|be) "
     r"(?:killed|beaten|hurt|shot|stabbed|raped|burned|burnt|hanged|lynched|tortured)\b",

@@ -88,6 +88,7 @@ POSITIVES = [
     ("I'm gonna bring a knife tomorrow", "abuse.threat", Severity.HIGH),
     ("hope someone stabs you", "abuse.threat", Severity.CRITICAL),
     ("you'll get hurt if you keep this up Mr Hartley", "abuse.threat", Severity.CRITICAL),
+    ("killing koreans is good", "abuse.threat", Severity.HIGH),
     ("you fag", "abuse.hate", Severity.HIGH),
     ("she's a cheap tart", "abuse.sexist", Severity.HIGH),
     ("nice tits miss", "abuse.sexual", Severity.HIGH),
