@@ -30,7 +30,7 @@ from detectors.abuse_model import DENSE, HASH_SIZE, HEADS, N_FEATURES, Profanity
 
 TRAIN_SOURCES = ("davidson2017", "edos", "jigsaw_ibm_sample")
 EVAL_ONLY = ("tweeteval_offensive", "tweeteval_hate", "ethos")
-VERSION = "2026.11-7"
+VERSION = "2026.11-8"
 EDOS_NEGATIVE: float | None = None
 
 
