@@ -14,7 +14,7 @@ in particular is low or medium.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -87,11 +87,20 @@ _CAPITAL_PAIR = re.compile(r"\b([A-Z][a-z]+) ([A-Z][a-z]+)\b")
 def _mask_names(text: str, folded: str) -> str:
     if not any(word in text for word in _NAME_WORDS):
         return folded
+    spans = [
+        m.span(group)
+        for m in _CAPITAL_PAIR.finditer(text)
+        for group in (1, 2)
+        if m.group(group) in _NAME_WORDS and m.group(1).lower() not in _TITLES
+    ]
+    return _blanked(folded, spans)
+
+
+def _blanked(folded: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``folded`` with each span replaced by spaces, so every offset still points where it did."""
     chars = list(folded)
-    for m in _CAPITAL_PAIR.finditer(text):
-        for group in (1, 2):
-            if m.group(group) in _NAME_WORDS and m.group(1).lower() not in _TITLES:
-                chars[m.start(group) : m.end(group)] = " " * (m.end(group) - m.start(group))
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
     return "".join(chars)
 
 
@@ -111,12 +120,10 @@ _INNOCENT_HINTS = ("fag", "bender", "dick", "tit", "cock", "anal")
 def _mask_innocent_british(folded: str) -> str:
     if not any(hint in folded for hint in _INNOCENT_HINTS):
         return folded
-    chars = list(folded)
-    for m in _INNOCENT_BRITISH.finditer(folded):
-        for group in range(1, (m.lastindex or 0) + 1):
-            if m.group(group):
-                chars[m.start(group) : m.end(group)] = " " * (m.end(group) - m.start(group))
-    return "".join(chars)
+    return _blanked(
+        folded,
+        (m.span(g) for m in _INNOCENT_BRITISH.finditer(folded) for g in range(1, (m.lastindex or 0) + 1) if m.group(g)),
+    )
 
 
 @dataclass(frozen=True)

@@ -45,21 +45,24 @@ _token_cache: dict[str, tuple[int, ...]] = {}
 _CACHE_LIMIT = 200_000
 
 
-def _token_features(token: str) -> tuple[int, ...]:
+def _token_grams(token: str) -> tuple[int, ...]:
     """Bucket indices for one token: the word itself and its character 3-5 grams."""
-    cached = _token_cache.get(token)
-    if cached is not None:
-        return cached
     padded = f" {token} "
     grams = [("w" + token).encode()]
     n = len(padded)
     for size in (3, 4, 5):
         grams.extend(padded[i : i + size].encode() for i in range(n - size + 1))
-    result = tuple(zlib.crc32(g) & _MASK for g in grams)
-    if len(_token_cache) >= _CACHE_LIMIT:
-        _token_cache.clear()  # bounded memory under hostile input; refills with common words
-    _token_cache[token] = result
-    return result
+    return tuple(zlib.crc32(g) & _MASK for g in grams)
+
+
+def _token_features(token: str) -> tuple[int, ...]:
+    """:func:`_token_grams`, cached for training (the model keeps its own per-word rows)."""
+    cached = _token_cache.get(token)
+    if cached is None:
+        if len(_token_cache) >= _CACHE_LIMIT:
+            _token_cache.clear()  # bounded memory under hostile input; refills with common words
+        cached = _token_cache[token] = _token_grams(token)
+    return cached
 
 
 def feature_indices(folded: str) -> np.ndarray:
@@ -124,7 +127,7 @@ class AbuseModel:
             if len(self._rows) >= _CACHE_LIMIT:
                 self._rows.clear()  # bounded memory under hostile input; refills with common words
             row = len(self._rows)
-            idx = _token_features(token)
+            idx = _token_grams(token)
             self._vectors[row] = self.weights.take(idx, axis=0).sum(axis=0)
             self._counts[row] = len(idx)
             self._rows[token] = row

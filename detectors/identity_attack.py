@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from detectors.lexicons import Prefilter
+from detectors.prefilter import Prefilter
 
 
 def word_set(words: str) -> frozenset[str]:

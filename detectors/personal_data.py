@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from detectors.base import OwnContacts, SchoolContext
-from detectors.lexicons import Prefilter
+from detectors.prefilter import Prefilter
 from detectors.normalise import check_length, normalise
 from detectors.personal_data_checks import card_ok, iban_ok, nhs_ok, nino_ok, upn_ok
 from detectors.pupil_names import find_person_names

@@ -176,7 +176,8 @@ def _general_match(text: str, tok: _Token, nxt: _Token | None, i: int, tokens: l
         return None  # "Mrs Ava Jones" is an adult, "King Charles" a king
     if nxt is not None and f"{tok.key} {nxt.key}" in FAMOUS_NAMES:
         return None
-    possessive = "'" in text[tok.end : nxt.start] or "\u2019" in text[tok.end : nxt.start] if nxt else False
+    between = text[tok.end : nxt.start] if nxt else ""
+    possessive = "'" in between or "\u2019" in between
     if (
         nxt is not None
         and nxt.capitalised

@@ -40,15 +40,7 @@ class KeywordDetector:
             at = item.item.text.find(word)
             if at >= 0:
                 found.append(
-                    Finding(
-                        clause,
-                        category,
-                        severity,
-                        0.9,
-                        self.name,
-                        self.version,
-                        Evidence(f"The word '{word}' was used.", (TextSpan(at, at + len(word)),)),
-                    )
+                    Finding(clause, category, severity, 0.9, self.name, self.version, Evidence(f"The word '{word}' was used.", (TextSpan(at, at + len(word)),)))
                 )
         return found
 
@@ -61,9 +53,7 @@ class Seeded:
     export: Path
 
 
-def build_app(
-    tmp_path: Path, database_url: str, clock: ManualClock, export: Path, extra: str = "", platform: str = "archive"
-) -> App:
+def build_app(tmp_path: Path, database_url: str, clock: ManualClock, export: Path, extra: str = "", platform: str = "archive") -> App:
     config = archive_config(tmp_path, database_url, {"school": export}, extra=extra)
     settings = load_settings(config)
     app = App.build(settings, clock=clock, environ={})
@@ -87,12 +77,7 @@ def seed(tmp_path: Path, database_url: str, posts: list[dict[str, object]] | Non
         export,
         posts
         or [
-            post(
-                "p1",
-                "Year 5 trip to the museum",
-                [comment("c1", "Mr Testman is a forbidden disgrace <b>x</b>", author="angry.parent")],
-                media=["images/trip.png"],
-            ),
+            post("p1", "Year 5 trip to the museum", [comment("c1", "Mr Testman is a forbidden disgrace <b>x</b>", author="angry.parent")], media=["images/trip.png"]),
             post("p2", "Cake sale on Friday, maybe bring a friend"),
             post("p3", "Harvest festival thank you"),
         ],

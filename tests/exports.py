@@ -9,9 +9,7 @@ from typing import Any
 from tests.conftest import write_config
 
 
-def post(
-    post_id: str, text: str, comments: list[dict[str, Any]] | None = None, media: list[str] | None = None
-) -> dict[str, Any]:
+def post(post_id: str, text: str, comments: list[dict[str, Any]] | None = None, media: list[str] | None = None) -> dict[str, Any]:
     return {
         "id": post_id,
         "text": text,
@@ -53,7 +51,7 @@ domain = "test.invalid"
 phones = ["0151 496 0999"]
 
 [storage]
-state_dir = "{directory / "state"}"
+state_dir = "{directory / 'state'}"
 database_url = "{database_url}"
 
 [alerts]

@@ -31,16 +31,7 @@ def test_jsonl_keeps_order_and_reports_bad_lines_without_stopping(tmp_path: Path
     assert phone and phone[0]["category"].startswith("personal_data.")
     start, end = phone[0]["spans"][0]
     assert "900123" in json.loads(lines[0])["text"][start:end]
-    assert set(phone[0]) == {
-        "clause",
-        "category",
-        "severity",
-        "confidence",
-        "detector",
-        "spans",
-        "regions",
-        "explanation",
-    }
+    assert set(phone[0]) == {"clause", "category", "severity", "confidence", "detector", "spans", "regions", "explanation"}
     assert "@" in phone[0]["detector"]
     assert out[1]["errors"] and "JSONDecodeError" in out[1]["errors"][0]
     assert out[2]["errors"] == ["BadInput: 'text' must be a string"]
@@ -51,9 +42,7 @@ def test_jsonl_keeps_order_and_reports_bad_lines_without_stopping(tmp_path: Path
 
 def test_human_check_of_a_draft_post(tmp_path: Path) -> None:
     draft = tmp_path / "draft.json"
-    draft.write_text(
-        json.dumps({"id": "draft-1", "kind": "post", "text": "Ring Mrs Patel's mobile 07700 900456 for tickets"})
-    )
+    draft.write_text(json.dumps({"id": "draft-1", "kind": "post", "text": "Ring Mrs Patel's mobile 07700 900456 for tickets"}))
     result = run_check([str(draft)])
     assert result.returncode == 1, result.stderr
     assert "draft-1" in result.stdout and "clause 4.1(c)" in result.stdout and "[HIGH]" in result.stdout
@@ -75,12 +64,6 @@ def test_plugins_lists_every_connector_and_detector() -> None:
 
 
 def test_help_everywhere() -> None:
-    for args in (
-        ["--help"],
-        ["run", "--help"],
-        ["alerts", "--help"],
-        ["check", "--help"],
-        ["roster", "import", "--help"],
-    ):
+    for args in (["--help"], ["run", "--help"], ["alerts", "--help"], ["check", "--help"], ["roster", "import", "--help"]):
         result = subprocess.run(HALLMON + args, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0 and "usage:" in result.stdout, args

@@ -80,9 +80,7 @@ def test_secrets_come_from_credentials_and_environment(tmp_path: Path) -> None:
     credentials = tmp_path / "creds"
     credentials.mkdir()
     (credentials / "hallmon_SMTP_PASSWORD").write_text("from-systemd-credential\n")
-    source = SecretSource(
-        {"X_BEARER_TOKEN": "from-environment"}, credentials_dir=credentials, state_dir=tmp_path / "state"
-    )
+    source = SecretSource({"X_BEARER_TOKEN": "from-environment"}, credentials_dir=credentials, state_dir=tmp_path / "state")
     assert source.get("SMTP_PASSWORD") == "from-systemd-credential"
     assert source.get("X_BEARER_TOKEN") == "from-environment"
     assert source.get("YOUTUBE_API_KEY") is None
@@ -106,9 +104,7 @@ def test_secrets_never_appear_in_logs(tmp_path: Path, caplog: pytest.LogCaptureF
         password = app.secrets.get("SMTP_PASSWORD")
         # Code that carelessly logs a secret still does not leak it.
         logging.getLogger("hallmon.test").warning("connecting with password %s", password)
-        logging.getLogger("hallmon.test").error(
-            "url was postgresql://u:%s@db/x", app.secrets.get("HALLMON_DATABASE_PASSWORD")
-        )
+        logging.getLogger("hallmon.test").error("url was postgresql://u:%s@db/x", app.secrets.get("HALLMON_DATABASE_PASSWORD"))
         app.close()
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "connecting with password ***" in logged
@@ -116,9 +112,7 @@ def test_secrets_never_appear_in_logs(tmp_path: Path, caplog: pytest.LogCaptureF
 
 
 def test_database_password_is_added_from_the_secret(tmp_path: Path) -> None:
-    path = write_config(
-        tmp_path, '[storage]\nstate_dir = "s"\ndatabase_url = "postgresql://hallmon@db.invalid/school"\n'
-    )
+    path = write_config(tmp_path, '[storage]\nstate_dir = "s"\ndatabase_url = "postgresql://hallmon@db.invalid/school"\n')
     settings = load_settings(path)
     url = database_url(settings, SecretSource({"HALLMON_DATABASE_PASSWORD": "pw-from-secret"}))
     assert url == "postgresql://hallmon:pw-from-secret@db.invalid/school"

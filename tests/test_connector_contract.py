@@ -112,9 +112,7 @@ def test_cursor_advances_and_an_unchanged_account_yields_nothing(kit: PlatformKi
 def test_maps_http_failures_to_typed_errors(
     kit: PlatformKit, platform: FakePlatform, status: int, headers: dict[str, str], expected: type[ConnectorError]
 ) -> None:
-    body = json.dumps(
-        {"error": {"code": status, "message": "refused", "errors": [{"reason": "x"}]}, "title": "refused"}
-    )
+    body = json.dumps({"error": {"code": status, "message": "refused", "errors": [{"reason": "x"}]}, "title": "refused"})
     kit.serve_error(platform, status, body.encode(), headers)
     with pytest.raises(expected) as caught:
         _fetch(kit, platform)

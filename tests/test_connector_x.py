@@ -80,9 +80,7 @@ def test_paginates_then_resumes_after_restart_with_only_new_items(platform: Fake
 
     clock.advance(timedelta(minutes=15))
     new_post = fake.add_post(clock.current - timedelta(minutes=5), "Sports day is on Friday")
-    reply = fake.add_reply(
-        clock.current - timedelta(minutes=4), new_post, "@oakfieldprimary What time?", "1400000000000009100"
-    )
+    reply = fake.add_reply(clock.current - timedelta(minutes=4), new_post, "@oakfieldprimary What time?", "1400000000000009100")
     restarted = build(platform, clock=clock)  # a new instance with the stored cursor
     second = restarted.fetch(first.cursor)
     assert {i.external_id for i in second.items} == {new_post["id"], reply["id"]}
@@ -101,9 +99,7 @@ def test_overlap_catches_a_late_indexed_mention_without_duplicates(platform: Fak
     clock = ManualClock(NOW)
     first = build(platform, clock=clock).fetch(None)
     # A mention written a minute before that poll, which X's index only shows now.
-    late = fake.add_reply(
-        NOW - timedelta(minutes=1), fake.posts[-1], "@oakfieldprimary late one", "1400000000000009200"
-    )
+    late = fake.add_reply(NOW - timedelta(minutes=1), fake.posts[-1], "@oakfieldprimary late one", "1400000000000009200")
     clock.advance(timedelta(minutes=15))
     second = build(platform, clock=clock).fetch(first.cursor)
     assert [i.external_id for i in second.items] == [late["id"]]
@@ -189,9 +185,7 @@ def test_429_with_reset_header_is_rate_limited_until_then(platform: FakePlatform
 def test_429_usage_capped_is_quota_exhausted_until_the_billing_cycle(platform: FakePlatform) -> None:
     _error(platform, 429, "usage_capped")
     with pytest.raises(QuotaExhausted) as caught:
-        build(platform, options={"billing_cycle_day": "15"}, clock=lambda: datetime(2026, 11, 20, tzinfo=UTC)).fetch(
-            None
-        )
+        build(platform, options={"billing_cycle_day": "15"}, clock=lambda: datetime(2026, 11, 20, tzinfo=UTC)).fetch(None)
     assert caught.value.resets_at == datetime(2026, 12, 15, tzinfo=UTC)
 
 

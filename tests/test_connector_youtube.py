@@ -135,9 +135,7 @@ def test_thread_listing_refused_falls_back_to_recent_videos(platform: FakePlatfo
     fake.install(platform)
     result = build(platform, options={"recent_videos": "3"}).fetch(None)
     assert {i.text for i in result.items if i.kind == ItemKind.COMMENT} == {
-        "Brilliant assembly!",
-        "Well done everyone",
-        "Lovely singing",
+        "Brilliant assembly!", "Well done everyone", "Lovely singing",
     }
     per_video = [r for r in platform.requests if r.path == "/youtube/v3/commentThreads" and r.arg("videoId")]
     assert len(per_video) == 3
@@ -148,10 +146,8 @@ def test_oauth_sees_held_for_review_comments(platform: FakePlatform, tmp_path: P
     fake.add_comment(fake.videos[0], NOW, "Held comment naming a teacher", "Parent Fir", status="heldForReview")
     fake.install(platform)
     creds = {
-        "client_id": "test-client.apps.googleusercontent.com",
-        "client_secret": "test-secret",
-        "refresh_token": "test-refresh-token",
-        "type": "authorized_user",
+        "client_id": "test-client.apps.googleusercontent.com", "client_secret": "test-secret",
+        "refresh_token": "test-refresh-token", "type": "authorized_user",
     }
     options = {"oauth_refresh_url": f"{platform.base_url}/token"}
     path = tmp_path / "youtube-oauth.json"
@@ -212,9 +208,7 @@ def test_recorded_error_responses_map_to_typed_errors(platform: FakePlatform) ->
     platform.route("GET", "/youtube/v3/", lambda _r: Response(500, b"oops"))
     with pytest.raises(TransientError):
         build(platform).fetch(None)
-    platform.route(
-        "GET", "/youtube/v3/", lambda _r: Response(200, b'{"items": [', {"Content-Type": "application/json"})
-    )
+    platform.route("GET", "/youtube/v3/", lambda _r: Response(200, b'{"items": [', {"Content-Type": "application/json"}))
     with pytest.raises(UnexpectedResponse, match="malformed JSON"):
         build(platform).fetch(None)
     platform.route("GET", "/youtube/v3/", lambda _r: Response(200, b"{}", delay_seconds=3.0))
@@ -237,10 +231,7 @@ def test_not_configured_and_bad_options() -> None:
     bad_oauth = youtube_kit.ConnectorEnv(secret=lambda name: "/nonexistent/oauth.json" if "OAUTH" in name else None)
     with pytest.raises(NotConfigured, match="YOUTUBE_OAUTH_TOKEN_FILE"):
         YouTubeConnector(Account("youtube", "x"), bad_oauth)
-    assert (
-        YouTubeConnector(Account("youtube", "x", options={"channel_id": CHANNEL_ID}), env).base_url
-        == "https://youtube.googleapis.com"
-    )
+    assert YouTubeConnector(Account("youtube", "x", options={"channel_id": CHANNEL_ID}), env).base_url == "https://youtube.googleapis.com"
 
 
 def test_api_key_stays_out_of_evidence_and_logs(platform: FakePlatform, caplog: pytest.LogCaptureFixture) -> None:

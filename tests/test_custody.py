@@ -65,9 +65,7 @@ def test_an_edited_or_deleted_entry_is_found_and_named(tmp_path: Path, database_
         assert row is not None
         from storage.custody import compute_hash
 
-        row.entry_hash = compute_hash(
-            row.seq, row.at, row.actor, row.event, row.subject_type, row.subject_id, row.details, row.prev_hash
-        )
+        row.entry_hash = compute_hash(row.seq, row.at, row.actor, row.event, row.subject_type, row.subject_id, row.details, row.prev_hash)
     assert [p.seq for p in verify_chain(database).problems] == [4]
 
     with database.sessions.begin() as session:  # ... or deletes entry 2
@@ -121,9 +119,7 @@ def test_verify_command_names_a_flipped_byte_and_an_edited_log_entry(
     assert "Result: everything matches." in capsys.readouterr().out
 
     with s.app.database.sessions() as session:
-        media_sha = next(e for e in CustodyLog(session).entries(event="captured") if e.details["media_sha256"]).details[
-            "media_sha256"
-        ][0]
+        media_sha = next(e for e in CustodyLog(session).entries(event="captured") if e.details["media_sha256"]).details["media_sha256"][0]
     path = s.app.evidence.path_for(media_sha)
     path.chmod(0o640)
     data = bytearray(path.read_bytes())

@@ -26,9 +26,7 @@ def test_run_notifies_systemd_pings_the_watchdog_and_stops_cleanly_on_sigterm(tm
     listener.bind(notify_path)
     listener.settimeout(1.0)
     env = {**os.environ, "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "400000", "HALLMON_CONFIG": str(config)}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    child = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     messages: list[str] = []
     try:
         deadline = time.monotonic() + 180

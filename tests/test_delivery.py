@@ -26,7 +26,7 @@ from tests.smtp_server import LocalSmtpServer
 from tests.test_pipeline import KeywordDetector
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-HOSTILE_AUTHOR = "Evil\r\nBcc: everyone@victim.invalid\r\nX-Injected: yes <script>alert(1)</script>"
+HOSTILE_AUTHOR = 'Evil\r\nBcc: everyone@victim.invalid\r\nX-Injected: yes <script>alert(1)</script>'
 HOSTILE_TEXT = 'forbidden <img src=x onerror="alert(1)"> <a href="javascript:alert(2)">click</a>\u200b'
 
 
@@ -54,17 +54,11 @@ def parts(message: EmailMessage) -> tuple[str, str, list[str]]:
     return plain.get_content(), html.get_content(), names
 
 
-def test_alert_email_arrives_with_both_parts_attachments_and_escaped_platform_text(
-    tmp_path: Path, database_url: str
-) -> None:
+def test_alert_email_arrives_with_both_parts_attachments_and_escaped_platform_text(tmp_path: Path, database_url: str) -> None:
     clock = ManualClock(START)
     with LocalSmtpServer() as server:
-        hostile = post(
-            "p1", "Sports day", [comment("c1", HOSTILE_TEXT, author=HOSTILE_AUTHOR)], media=["images/pic.png"]
-        )
-        app = build_app(
-            tmp_path, database_url, server, [hostile, post("p2", "forbidden", media=["images/pic.png"])], clock
-        )
+        hostile = post("p1", "Sports day", [comment("c1", HOSTILE_TEXT, author=HOSTILE_AUTHOR)], media=["images/pic.png"])
+        app = build_app(tmp_path, database_url, server, [hostile, post("p2", "forbidden", media=["images/pic.png"])], clock)
         report = Daemon(app).cycle_once()
         assert len(report.send.sent) == 2
         received = server.wait_for(2)
@@ -160,9 +154,7 @@ def abusive_export(tmp_path: Path) -> Path:
 
 def start_child(config: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HALLMON_CONFIG": str(config)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "poll", "--once"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    return subprocess.Popen([sys.executable, "-m", "monitor.cli", "poll", "--once"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def db_scalar(config_dir: Path, sql: str) -> int:

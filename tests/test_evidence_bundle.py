@@ -57,9 +57,7 @@ def test_export_zip_holds_a_warc_whose_digests_match_the_stored_files(tmp_path: 
     assert manifest["alert_id"] == 1 and manifest["tool"] == tool_version()
     for entry in manifest["files"]:
         assert hashlib.sha256(files[entry["name"]]).hexdigest() == entry["sha256"], entry["name"]
-    assert {"evidence.warc.gz", "screen-print.png", "screen-print.pdf", "custody-log.json", "findings.json"} <= {
-        e["name"] for e in manifest["files"]
-    }
+    assert {"evidence.warc.gz", "screen-print.png", "screen-print.pdf", "custody-log.json", "findings.json"} <= {e["name"] for e in manifest["files"]}
     assert hashlib.sha256(files["manifest.json"]).hexdigest() in files["README.txt"].decode()
 
     with s.app.database.sessions() as session:
@@ -75,12 +73,7 @@ def test_export_zip_holds_a_warc_whose_digests_match_the_stored_files(tmp_path: 
         assert headers["WARC-Payload-Digest"] == "sha256:" + base64.b32encode(bytes.fromhex(digest)).decode()
         assert headers["WARC-Target-URI"] == blobs[digest].source_url
         assert headers["WARC-Date"] == "2026-11-16T09:00:00.000000Z"
-        assert (
-            files[
-                f"originals/{headers['WARC-Hallmon-Role']}-{digest}{'.png' if 'media' in headers['WARC-Hallmon-Role'] else '.json'}"
-            ]
-            == payload
-        )
+        assert files[f"originals/{headers['WARC-Hallmon-Role']}-{digest}{'.png' if 'media' in headers['WARC-Hallmon-Role'] else '.json'}"] == payload
     metadata = json.loads(records[-1][2])
     assert metadata["tool"] == tool_version()
     assert metadata["detectors"] == ["keyword@1.2"]
@@ -109,22 +102,14 @@ def test_alert_email_carries_png_and_pdf_screen_prints_with_hostile_text_as_text
     [eml] = list((s.app.settings.state_dir / "outbox").glob("*.eml"))
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     attachments = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
-    assert {"media-1.png", "evidence-summary.json", "screen-print-alert-1.png", "screen-print-alert-1.pdf"} <= set(
-        attachments
-    )
+    assert {"media-1.png", "evidence-summary.json", "screen-print-alert-1.png", "screen-print-alert-1.pdf"} <= set(attachments)
     assert message.get("Bcc") is None
 
     picture = Image.open(io.BytesIO(attachments["screen-print-alert-1.png"]))
     assert picture.width == 1000 and picture.height > 600
     text = pdf_text(attachments["screen-print-alert-1.pdf"])
     media_sha = hashlib.sha256(attachments["media-1.png"]).hexdigest()
-    for expected in (
-        "testschool",
-        "Sports day <img src=http://127.0.0.1:9/x.png> is forbidden",
-        "https://example.invalid/p/p1",
-        media_sha,
-        "2026-11-16 09:00:00 UTC",
-    ):
+    for expected in ("testschool", "Sports day <img src=http://127.0.0.1:9/x.png> is forbidden", "https://example.invalid/p/p1", media_sha, "2026-11-16 09:00:00 UTC"):
         assert expected in text.replace("\n", " ") or expected in text, expected
     assert "2 invisible formatting or control character(s)" in " ".join(text.split())
     s.app.close()
@@ -146,19 +131,7 @@ def test_an_altered_original_is_refused_not_exported(tmp_path: Path, capsys: pyt
 
 def test_export_command_writes_the_zip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     s = hostile_seed(tmp_path, f"sqlite:///{tmp_path / 'hallmon.db'}")
-    code = main(
-        [
-            "evidence",
-            "export",
-            "1",
-            "--out",
-            str(tmp_path / "out"),
-            "--as",
-            "Ms Head",
-            "--config",
-            str(s.app.settings.path),
-        ]
-    )
+    code = main(["evidence", "export", "1", "--out", str(tmp_path / "out"), "--as", "Ms Head", "--config", str(s.app.settings.path)])
     assert code == 0
     [written] = list((tmp_path / "out").glob("hallmon-alert-1-evidence-*.zip"))
     assert str(written) in capsys.readouterr().out

@@ -55,15 +55,8 @@ def test_ack_and_resolve_record_who_when_and_why(tmp_path: Path, database_url: s
     assert alert is not None and row is not None
     assert (alert.state, alert.state_changed_by) == ("resolved", "Ms Head")
     assert row.acknowledged_by == "Ms Head" and row.ack_note == "phoning the parent"
-    assert (row.outcome, row.resolved_by, row.resolve_note) == (
-        "post-removed",
-        "Ms Head",
-        "comment deleted on the platform",
-    )
-    assert [(e.event, e.actor) for e in entries if e.actor != "system"] == [
-        ("acknowledged", "Ms Head"),
-        ("resolved", "Ms Head"),
-    ]
+    assert (row.outcome, row.resolved_by, row.resolve_note) == ("post-removed", "Ms Head", "comment deleted on the platform")
+    assert [(e.event, e.actor) for e in entries if e.actor != "system"] == [("acknowledged", "Ms Head"), ("resolved", "Ms Head")]
     assert entries[-1].at - entries[-2].at == timedelta(hours=1)
     s.app.close()
 
@@ -93,11 +86,7 @@ def test_unacknowledged_high_alert_is_escalated_to_the_dsl_and_deputy(tmp_path: 
     assert escalator.run().escalated == (1,)
     original, escalated = sorted(outbox(s), key=lambda m: "escalation" in str(m["Message-ID"]))
     assert "escalation-1" in escalated["Message-ID"] and escalated["In-Reply-To"] == original["Message-ID"]
-    assert {a.addr_spec for a in escalated["To"].addresses} == {
-        "head@test.invalid",
-        "dsl@test.invalid",
-        "deputy@test.invalid",
-    }
+    assert {a.addr_spec for a in escalated["To"].addresses} == {"head@test.invalid", "dsl@test.invalid", "deputy@test.invalid"}
     assert escalated["Subject"].startswith("[Hall Monitor] NOT ACKNOWLEDGED")
     body = escalated.get_body(("plain",))
     assert body is not None and body.get_content().startswith("NOT YET ACKNOWLEDGED")
@@ -131,14 +120,7 @@ def test_daily_digest_tells_medium_findings_and_removals_once(tmp_path: Path, da
     assert digest.run().empty, "nothing is told twice"
 
     # The abusive comment disappears from the platform: the alert is remediated and the head told.
-    write_export(
-        s.export,
-        [
-            post("p1", "Year 5 trip to the museum", media=["images/trip.png"]),
-            post("p2", "Cake sale on Friday, maybe bring a friend"),
-            post("p3", "Harvest festival thank you"),
-        ],
-    )
+    write_export(s.export, [post("p1", "Year 5 trip to the museum", media=["images/trip.png"]), post("p2", "Cake sale on Friday, maybe bring a friend"), post("p3", "Harvest festival thank you")])
     s.clock.advance(timedelta(days=1))
     poll_again(s)
     second = digest.run()
@@ -153,11 +135,7 @@ def test_daily_digest_tells_medium_findings_and_removals_once(tmp_path: Path, da
 
 
 def test_digest_escapes_platform_text(tmp_path: Path) -> None:
-    s = seed(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'hallmon.db'}",
-        [post("p1", "maybe <script>alert(1)</script>", [comment("c1", "ok")])],
-    )
+    s = seed(tmp_path, f"sqlite:///{tmp_path / 'hallmon.db'}", [post("p1", "maybe <script>alert(1)</script>", [comment("c1", "ok")])])
     digest = services(s.app).digest
     message = digest.message(digest.collect())
     html = message.get_body(("html",))

@@ -106,19 +106,13 @@ def test_ingest_is_idempotent_edits_are_revisions_and_deletions_are_recorded(tmp
     assert count(app, ItemRow) == 2
 
     # An edited caption is a new revision and is scanned again.
-    write_export(
-        export, [post("p1", "Harvest festival: forbidden edit", [comment("c1", "This is forbidden nonsense")])]
-    )
+    write_export(export, [post("p1", "Harvest festival: forbidden edit", [comment("c1", "This is forbidden nonsense")])])
     clock.advance(timedelta(minutes=5))
     assert pipeline.poll(account, connector).items_new == 1
     assert pipeline.scan_pending().items == 1
     with app.database.sessions() as session:
-        revisions = session.scalars(
-            select(ItemRow.revision).where(ItemRow.external_id == "p1").order_by(ItemRow.revision)
-        ).all()
-        current = session.scalars(
-            select(ItemRow.revision).where(ItemRow.external_id == "p1", ItemRow.is_current.is_(True))
-        ).all()
+        revisions = session.scalars(select(ItemRow.revision).where(ItemRow.external_id == "p1").order_by(ItemRow.revision)).all()
+        current = session.scalars(select(ItemRow.revision).where(ItemRow.external_id == "p1", ItemRow.is_current.is_(True))).all()
     assert list(revisions) == [1, 2] and list(current) == [2]
 
     # The comment disappears from the platform: recorded as deleted, its open alert remediated.
@@ -188,9 +182,7 @@ class BrokenConnector:
         raise self.error
 
 
-def test_a_failing_connector_does_not_stop_other_accounts(
-    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_failing_connector_does_not_stop_other_accounts(tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
     clock = ManualClock(START)
     good = write_export(tmp_path / "good", [post("p1", "forbidden fruit")])
     app, pipeline = build(tmp_path, database_url, {"good": good, "missing": tmp_path / "nope"}, clock)
@@ -203,10 +195,7 @@ def test_a_failing_connector_does_not_stop_other_accounts(
     reset = START + timedelta(hours=1)
     for _ in range(3):
         assert pipeline.poll(auth, BrokenConnector(AuthFailed("token revoked"))).status == "auth_failed"
-        assert pipeline.poll(limited, BrokenConnector(RateLimited("slow down", reset))).status in (
-            "rate_limited",
-            "skipped",
-        )
+        assert pipeline.poll(limited, BrokenConnector(RateLimited("slow down", reset))).status in ("rate_limited", "skipped")
         assert pipeline.poll(connected[0].account, connected[0].connector).status == "ok"
         clock.advance(timedelta(minutes=5))
     assert pipeline.scan_pending().findings == 1
@@ -265,9 +254,7 @@ def test_it_is_told_once_when_an_account_fails_and_once_when_it_recovers(tmp_pat
     export = write_export(tmp_path / "export", [post("p1", "hello")])
     app, pipeline = build(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", {"school": export}, clock)
     outbox = tmp_path / "it-outbox"
-    notifier = AccountHealthNotifier(
-        lambda: OutboxDirTransport(outbox), "Test School", "monitor@test.invalid", ["it@test.invalid"], clock
-    )
+    notifier = AccountHealthNotifier(lambda: OutboxDirTransport(outbox), "Test School", "monitor@test.invalid", ["it@test.invalid"], clock)
     account = Account("broken", "flaky")
     for _ in range(3):
         notifier.notify(pipeline.poll(account, BrokenConnector(AuthFailed("token expired"))))

@@ -73,11 +73,7 @@ def test_report_renders_html_and_a_four_page_pdf(tmp_path: Path, database_url: s
     assert "Median time to acknowledge 3.0 hours" in pages[0]
     assert "False-positive rate (of alerts resolved) 100%" in pages[0]
     assert "All 2 evidence files and" in pages[0]
-    assert (
-        "Findings by policy clause and severity" in pages[1]
-        and "appendix-1 high 1" in pages[1]
-        and "4.1(d) medium 1" in pages[1]
-    )
+    assert "Findings by policy clause and severity" in pages[1] and "appendix-1 high 1" in pages[1] and "4.1(d) medium 1" in pages[1]
     assert "outcome: false-positive 1" in pages[1]
     assert "Connector health" in pages[2] and "archive:school ok 1 0" in pages[2]
     assert "x:school rate_limited 0 1 rate_limited: 1 1" in pages[2]
@@ -100,18 +96,14 @@ def test_report_shows_a_failed_verification(tmp_path: Path) -> None:
     raw = next(iter(s.app.evidence.root.glob("*/*/*")))
     raw.chmod(0o640)
     raw.write_bytes(b"tampered")
-    report = build_report(
-        s.app.database, s.app.evidence, "Test Primary School", parse_week("2026-W47", LONDON), s.clock()
-    )
+    report = build_report(s.app.database, s.app.evidence, "Test Primary School", parse_week("2026-W47", LONDON), s.clock())
     html = render_report_html(report, lambda name: "about:blank")
     assert "CHANGES FOUND" in html and raw.name in html
     s.app.close()
 
 
 def test_weekly_job_fires_at_the_configured_time_and_writes_the_report(tmp_path: Path) -> None:
-    extra = (
-        '[report]\nday = "fri"\ntime = "16:30"\nrecipients = ["it@test.invalid"]\n[lifecycle]\ndigest_time = "07:45"\n'
-    )
+    extra = '[report]\nday = "fri"\ntime = "16:30"\nrecipients = ["it@test.invalid"]\n[lifecycle]\ndigest_time = "07:45"\n'
     s = seeded_week(tmp_path, f"sqlite:///{tmp_path / 'hallmon.db'}", extra=extra)
     jobs = {job_id: (func, trigger) for job_id, func, trigger in scheduled_jobs(s.app)}
     assert set(jobs) == {"weekly-report", "daily-digest", "escalate-alerts", "retention-purge"}
@@ -124,9 +116,7 @@ def test_weekly_job_fires_at_the_configured_time_and_writes_the_report(tmp_path:
     assert digest.get_next_fire_time(None, winter) == datetime(2026, 11, 24, 7, 45, tzinfo=LONDON)  # type: ignore[attr-defined]
 
     scheduler = Daemon(s.app, extra_jobs=scheduled_jobs(s.app)).build_scheduler()  # as `hallmon run` does
-    assert {"weekly-report", "daily-digest", "escalate-alerts", "retention-purge"} <= {
-        job.id for job in scheduler.get_jobs()
-    }
+    assert {"weekly-report", "daily-digest", "escalate-alerts", "retention-purge"} <= {job.id for job in scheduler.get_jobs()}
 
     s.clock.current = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)  # the job runs: it reports the last full week
     jobs["weekly-report"][0]()

@@ -43,31 +43,9 @@ class FakeX:
     def fetch(self, since: Cursor | None) -> FetchResult:
         items = []
         for external_id, text in (("x1", "urgent: forbidden threat"), ("x2", "forbidden insult")):
-            raw = RawCapture(
-                f"https://api.x.invalid/2/tweets/{external_id}",
-                f'{{"id":"{external_id}","text":"{text}"}}'.encode(),
-                START,
-            )
-            media = (
-                (Media(MediaKind.IMAGE, url=f"https://pbs.x.invalid/{external_id}.png", local_path=self.image),)
-                if external_id == "x1"
-                else ()
-            )
-            items.append(
-                Item(
-                    "x",
-                    "x:school",
-                    external_id,
-                    ItemKind.REPLY,
-                    text,
-                    "troll",
-                    START,
-                    f"https://x.invalid/s/{external_id}",
-                    "100",
-                    media,
-                    raw=raw,
-                )
-            )
+            raw = RawCapture(f"https://api.x.invalid/2/tweets/{external_id}", f'{{"id":"{external_id}","text":"{text}"}}'.encode(), START)
+            media = (Media(MediaKind.IMAGE, url=f"https://pbs.x.invalid/{external_id}.png", local_path=self.image),) if external_id == "x1" else ()
+            items.append(Item("x", "x:school", external_id, ItemKind.REPLY, text, "troll", START, f"https://x.invalid/s/{external_id}", "100", media, raw=raw))
         return FetchResult(tuple(items) if not self.gone else (), Cursor("c"), self.gone)
 
 
@@ -93,12 +71,7 @@ def test_retention_rules_and_legal_holds(tmp_path: Path, database_url: str) -> N
         tmp_path,
         database_url,
         [
-            post(
-                "p1",
-                "Year 5 trip to the museum",
-                [comment("c1", "Mr Testman is a forbidden disgrace")],
-                media=["images/trip.png"],
-            ),
+            post("p1", "Year 5 trip to the museum", [comment("c1", "Mr Testman is a forbidden disgrace")], media=["images/trip.png"]),
             post("p2", "Cake sale, maybe bring a friend"),
             post("p3", "Harvest festival thank you", media=["images/clean.png"]),
         ],
@@ -174,14 +147,7 @@ def test_retention_rules_and_legal_holds(tmp_path: Path, database_url: str) -> N
     assert [(p.candidate.external_id, p.candidate.rule) for p in purger.run().purged] == [("x2", "x_deleted")]
     assert purger.run().purged == ()
 
-    assert purge_rules(s) == {
-        "x1": "x_deleted",
-        "p1": "no_finding",
-        "p3": "no_finding",
-        "p2": "finding_no_alert",
-        "c1": "alert_closed",
-        "x2": "x_deleted",
-    }
+    assert purge_rules(s) == {"x1": "x_deleted", "p1": "no_finding", "p3": "no_finding", "p2": "finding_no_alert", "c1": "alert_closed", "x2": "x_deleted"}
     with s.app.database.sessions() as session:
         entries = CustodyLog(session).entries()
     assert [e.actor for e in entries if e.event in ("hold_placed", "hold_lifted")] == ["Ms DSL", "Ms DSL"]

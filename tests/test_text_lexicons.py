@@ -11,14 +11,8 @@ import time
 
 import pytest
 
-from detectors.lexicons import (
-    ABUSE_PATTERNS,
-    DISREPUTE_PATTERNS,
-    TARGET_PATTERNS,
-    PatternSet,
-    Prefilter,
-    without_lookarounds,
-)
+from detectors.lexicons import ABUSE_PATTERNS, DISREPUTE_PATTERNS, TARGET_PATTERNS, PatternSet
+from detectors.prefilter import Prefilter, without_lookarounds
 from detectors.normalise import normalise
 
 SAMPLES = (

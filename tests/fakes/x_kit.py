@@ -75,11 +75,7 @@ class FakeX:
     def add_post(self, when: datetime, text: str, photo: bool = False, video: bool = False) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if photo or video:
-            template = (
-                fixture("photo_tweets.json")["includes"]["media"][0]
-                if photo
-                else fixture("media_tweet.json")["includes"]["media"][0]
-            )
+            template = fixture("photo_tweets.json")["includes"]["media"][0] if photo else fixture("media_tweet.json")["includes"]["media"][0]
             medium = copy.deepcopy(template)
             medium["media_key"] = f"{'3' if photo else '7'}_{self.seq + 1}"
             if photo:
@@ -94,15 +90,11 @@ class FakeX:
     def add_user(self, user_id: str, username: str) -> None:
         self.users[user_id] = {"id": user_id, "name": username.title(), "username": username}
 
-    def add_reply(
-        self, when: datetime, parent: dict[str, Any], text: str, author: str, mention: bool = True
-    ) -> dict[str, Any]:
+    def add_reply(self, when: datetime, parent: dict[str, Any], text: str, author: str, mention: bool = True) -> dict[str, Any]:
         if author not in self.users:
             self.add_user(author, f"parent{author[-4:]}")
         tweet = self._tweet(
-            when,
-            text,
-            author,
+            when, text, author,
             conversation_id=parent["conversation_id"],
             in_reply_to_user_id=parent["author_id"],
             referenced_tweets=[{"type": "replied_to", "id": parent["id"]}],
@@ -163,8 +155,7 @@ class FakeX:
         not_from = {t.split(":", 1)[1].lower() for t in terms if t.startswith("-from:")}
         start = request.arg("start_time")
         pool = [
-            t
-            for t in self.posts + self.mentions + self.replies
+            t for t in self.posts + self.mentions + self.replies
             if t["conversation_id"] in wanted
             and not any(f"@{h}" in t["text"].lower() for h in not_mentioning)
             and self.users.get(t["author_id"], {}).get("username", "").lower() not in not_from
@@ -181,15 +172,8 @@ class FakeX:
         body: dict[str, Any] = {"data": [alive[i] for i in ids if i in alive]}
         template = fixture("not_found_errors.json")["errors"][0]
         errors = [
-            {
-                **template,
-                "value": i,
-                "resource_id": i,
-                "parameter": "ids",
-                "detail": f"Could not find tweet with ids: [{i}].",
-            }
-            for i in ids
-            if i not in alive
+            {**template, "value": i, "resource_id": i, "parameter": "ids", "detail": f"Could not find tweet with ids: [{i}]."}
+            for i in ids if i not in alive
         ]
         if errors:
             body["errors"] = errors
@@ -224,18 +208,14 @@ def small_account(now: datetime) -> FakeX:
     """Twelve posts (one photo, one video) over twelve days, and a few replies on recent posts."""
     fake = FakeX()
     for n in range(12):
-        fake.add_post(
-            now - timedelta(days=12 - n, hours=1), f"Post {n}: news from Oakfield", photo=n == 10, video=n == 11
-        )
+        fake.add_post(now - timedelta(days=12 - n, hours=1), f"Post {n}: news from Oakfield", photo=n == 10, video=n == 11)
     recent = fake.posts[-1]
     first = fake.add_reply(now - timedelta(hours=5), recent, "@oakfieldprimary Lovely to see!", "1400000000000009001")
     fake.add_reply(now - timedelta(hours=4), first, "@parent9001 agreed", "1400000000000009002", mention=False)
     return fake
 
 
-def build(
-    platform: FakePlatform, *, options: dict[str, str] | None = None, clock: Any = None, usage: Any = None
-) -> XConnector:
+def build(platform: FakePlatform, *, options: dict[str, str] | None = None, clock: Any = None, usage: Any = None) -> XConnector:
     env = ConnectorEnv(
         secret=lambda name: TOKEN if name == "X_BEARER_TOKEN" else None,
         clock=clock or (lambda: datetime.now(UTC)),

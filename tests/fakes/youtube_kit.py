@@ -46,13 +46,8 @@ def _error(name: str, status: int) -> Response:
 
 
 def quota_error() -> Response:
-    body = {
-        "error": {
-            "code": 403,
-            "message": "The request cannot be completed because you have exceeded your quota.",
-            "errors": [{"message": "quota", "domain": "youtube.quota", "reason": "quotaExceeded"}],
-        }
-    }
+    body = {"error": {"code": 403, "message": "The request cannot be completed because you have exceeded your quota.",
+                      "errors": [{"message": "quota", "domain": "youtube.quota", "reason": "quotaExceeded"}]}}
     return Response.json(body, 403)
 
 
@@ -75,12 +70,8 @@ class FakeYouTube:
         video["id"] = video_id
         snippet = video["snippet"]
         snippet.update(
-            publishedAt=_iso(when),
-            channelId=CHANNEL_ID,
-            title=title,
-            description=description,
-            channelTitle="Oakfield Primary",
-            tags=[],
+            publishedAt=_iso(when), channelId=CHANNEL_ID, title=title, description=description,
+            channelTitle="Oakfield Primary", tags=[],
         )
         snippet.pop("localized", None)
         for size in snippet["thumbnails"].values():
@@ -98,9 +89,7 @@ class FakeYouTube:
     def delete_video(self, video: dict[str, Any]) -> None:
         self.videos.remove(video)
 
-    def add_comment(
-        self, video: dict[str, Any], when: datetime, text: str, author: str, status: str = "published"
-    ) -> dict[str, Any]:
+    def add_comment(self, video: dict[str, Any], when: datetime, text: str, author: str, status: str = "published") -> dict[str, Any]:
         self.seq += 1
         thread = copy.deepcopy(fixture("comment_threads_by_video_paged_1.json")["items"][1])
         thread_id = f"Ugthread{self.seq:08d}"
@@ -110,13 +99,8 @@ class FakeYouTube:
         top = thread["snippet"]["topLevelComment"]
         top["id"] = thread_id
         top["snippet"].update(
-            authorDisplayName=author,
-            authorChannelId={"value": _author_channel(author)},
-            videoId=video["id"],
-            textDisplay=text,
-            textOriginal=text,
-            publishedAt=_iso(when),
-            updatedAt=_iso(when),
+            authorDisplayName=author, authorChannelId={"value": _author_channel(author)},
+            videoId=video["id"], textDisplay=text, textOriginal=text, publishedAt=_iso(when), updatedAt=_iso(when),
         )
         thread["_replies"] = []
         thread["_status"] = status
@@ -129,13 +113,8 @@ class FakeYouTube:
         reply = copy.deepcopy(fixture("comments_by_parent_paged_1.json")["items"][0])
         reply["id"] = f"{thread['id']}.r{self.seq:06d}"
         reply["snippet"].update(
-            authorDisplayName=author,
-            authorChannelId={"value": _author_channel(author)},
-            textDisplay=text,
-            textOriginal=text,
-            parentId=thread["id"],
-            publishedAt=_iso(when),
-            updatedAt=_iso(when),
+            authorDisplayName=author, authorChannelId={"value": _author_channel(author)},
+            textDisplay=text, textOriginal=text, parentId=thread["id"], publishedAt=_iso(when), updatedAt=_iso(when),
         )
         thread["_replies"].append(reply)
         self._sync(thread)
@@ -177,9 +156,7 @@ class FakeYouTube:
 
     def _token(self, request: Request) -> Response:
         if b"refresh_token=test-refresh-token" not in request.body:
-            return Response.json(
-                {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, 400
-            )
+            return Response.json({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, 400)
         return Response.json({"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"})
 
     def _listing(
@@ -227,13 +204,9 @@ class FakeYouTube:
             entry["id"] = f"PI{video['id']}"
             entry["etag"] = video["etag"]
             entry["snippet"].update(
-                publishedAt=video["snippet"]["publishedAt"],
-                title=video["snippet"]["title"],
-                description=video["snippet"]["description"],
-                thumbnails=video["snippet"]["thumbnails"],
-                channelId=CHANNEL_ID,
-                playlistId=UPLOADS,
-                resourceId={"kind": "youtube#video", "videoId": video["id"]},
+                publishedAt=video["snippet"]["publishedAt"], title=video["snippet"]["title"],
+                description=video["snippet"]["description"], thumbnails=video["snippet"]["thumbnails"],
+                channelId=CHANNEL_ID, playlistId=UPLOADS, resourceId={"kind": "youtube#video", "videoId": video["id"]},
             )
             entry["contentDetails"] = {"videoId": video["id"], "videoPublishedAt": video["snippet"]["publishedAt"]}
             return entry
@@ -250,13 +223,7 @@ class FakeYouTube:
 
     def _comment_threads(self, request: Request) -> Response:
         if request.arg("allThreadsRelatedToChannelId") and self.all_threads_refused:
-            body = {
-                "error": {
-                    "code": 400,
-                    "message": "Invalid parameter",
-                    "errors": [{"reason": "invalidParameter", "domain": "youtube.parameter", "message": "no"}],
-                }
-            }
+            body = {"error": {"code": 400, "message": "Invalid parameter", "errors": [{"reason": "invalidParameter", "domain": "youtube.parameter", "message": "no"}]}}
             return Response.json(body, 400)
         status = request.arg("moderationStatus") or "published"
         video = request.arg("videoId")
@@ -310,8 +277,7 @@ def build(
         **({"usage_so_far": usage} if usage else {}),
     )
     account = Account(
-        "youtube",
-        "oakfieldprimary",
+        "youtube", "oakfieldprimary",
         options={"channel_id": CHANNEL_ID, "api_base_url": platform.base_url, **(options or {})},
     )
     return YouTubeConnector(account, env)
