@@ -64,14 +64,17 @@ def test_database_password_in_url_is_refused(tmp_path: Path) -> None:
     assert any("contains a password" in p and "HALLMON_DATABASE_PASSWORD" in p for p in found)
 
 
-def test_check_config_command_prints_located_errors(tmp_path: Path) -> None:
-    path = write_config(tmp_path, '[alerts]\nmin_severity = "urgent"\n')
-    result = subprocess.run(
+def check_config(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "monitor.cli", "check-config", "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_check_config_command_prints_located_errors(tmp_path: Path) -> None:
+    result = check_config(write_config(tmp_path, '[alerts]\nmin_severity = "urgent"\n'))
     assert result.returncode == 2
     assert "has 1 problem(s)" in result.stderr and "line 2, [alerts]" in result.stderr
 
@@ -119,13 +122,7 @@ def test_database_password_is_added_from_the_secret(tmp_path: Path) -> None:
 
 
 def test_check_config_reads_the_lifecycle_tables_too(tmp_path: Path) -> None:
-    bad = write_config(tmp_path, '[lifecycle]\ndigest_time = "7.30"\ntimezone = "Europe/Londn"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "check-config", "--config", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = check_config(write_config(tmp_path, '[lifecycle]\ndigest_time = "7.30"\ntimezone = "Europe/Londn"\n'))
     assert result.returncode == 2
     assert "'digest_time' must be a time of day" in result.stderr and "'Europe/Londn'" in result.stderr
 
